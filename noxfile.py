@@ -1,0 +1,44 @@
+"""Developer sessions: `nox -l` lists them, `nox -s NAME` runs one."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+BENCH_PEERS = ["httpx>=0.27,<1", "pydantic>=2.7,<3", "msgspec>=0.18,<1", "pytest-benchmark>=4,<6"]
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test suite (what CI runs)."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the package."""
+    session.install("-e", ".[cli]", "mypy>=1.10")
+    session.run("mypy", "--strict", "indica_async")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks against peers (httpx + pydantic, msgspec); writes figures to stdout."""
+    session.install("-e", ".[cli]", "psutil>=5.9", *BENCH_PEERS)
+    session.run("python", "-m", "benchmarks.run", *session.posargs)
+    session.run(
+        "python", "-m", "pytest", "benchmarks/test_decode_bench.py", "--benchmark-only",
+        "-p", "no:cacheprovider",
+    )
