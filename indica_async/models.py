@@ -1,0 +1,136 @@
+"""The customer records of the IndicaOnline open API, as frozen attrs classes.
+
+Every field but ``Customer.id`` may be null or missing in the API's answers, so every
+other field is optional here. The enumerations are open-ended on the vendor's side: a
+known value becomes a member, an unknown one stays the plain ``str`` it was sent as.
+"""
+
+import datetime as dt
+import enum
+
+import attrs
+
+__all__ = [
+    "Address",
+    "Customer",
+    "CustomerType",
+    "Ethnicity",
+    "Gender",
+    "PreferredLanguage",
+    "Recommendation",
+]
+
+
+class _OpenEnum(str, enum.Enum):
+    # str() and f-strings give the wire value on every Python version, as StrEnum does
+    # (a plain str mix-in formats as "Gender.FEMALE" on some versions, "female" on others).
+    __str__ = str.__str__
+
+
+class Gender(_OpenEnum):
+    """A customer's gender as the API spells it."""
+
+    MALE = "male"
+    FEMALE = "female"
+    OTHER = "other"
+
+
+class CustomerType(_OpenEnum):
+    """Whether a customer buys recreationally, medically, or both."""
+
+    RECREATIONAL = "recreational"
+    MEDICAL = "medical"
+    MEDICAL_WITH_REC = "medical_with_rec"
+
+
+class Ethnicity(_OpenEnum):
+    """A customer's ethnicity; the API does not publish its list, so this is a best guess."""
+
+    AMERICAN_INDIAN_OR_ALASKA_NATIVE = "american_indian_or_alaska_native"
+    ASIAN = "asian"
+    BLACK_OR_AFRICAN_AMERICAN = "black_or_african_american"
+    LATINO_OR_HISPANIC = "latino_or_hispanic"
+    NATIVE_HAWAIIAN_OR_PACIFIC_ISLANDER = "native_hawaiian_or_pacific_islander"
+    WHITE = "white"
+    TWO_OR_MORE = "two_or_more"
+    OTHER = "other"
+    PREFER_NOT_TO_SAY = "prefer_not_to_say"
+
+
+class PreferredLanguage(_OpenEnum):
+    """The language a customer prefers; the API does not publish its list either."""
+
+    ENGLISH = "english"
+    SPANISH = "spanish"
+    CHINESE = "chinese"
+    VIETNAMESE = "vietnamese"
+    TAGALOG = "tagalog"
+    KOREAN = "korean"
+    RUSSIAN = "russian"
+    OTHER = "other"
+
+
+@attrs.frozen
+class Recommendation:
+    """A medical recommendation (the document that makes a customer a medical customer)."""
+
+    number: str | None = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    state_id_expires_on: dt.date | None = None
+
+
+@attrs.frozen
+class Address:
+    """A customer's postal address."""
+
+    street_address_1: str | None = None
+    street_address_2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None
+
+
+@attrs.frozen
+class Customer:
+    """One customer profile, as ``GET /customers/{id}`` returns it.
+
+    The API gives no creation date: the date window a customer was listed in is the only
+    record of when the profile was created. Enumerated fields hold a member when the value
+    is known and the raw string otherwise.
+    """
+
+    id: int
+    first_name: str | None = None
+    last_name: str | None = None
+    middle_name: str | None = None
+    date_of_birth: dt.date | None = None
+    phone: str | None = None
+    email: str | None = None
+    comment: str | None = None
+    has_medical_recommendation: bool | None = None
+    recommendation: Recommendation | None = None
+    state_id: str | None = None
+    alternative_id: str | None = None
+    passport: str | None = None
+    gender: Gender | str | None = None
+    #: As the API sent it: an int stays an int, a decimal a float. The unit is not documented.
+    weight: int | float | None = None
+    height: str | None = None
+    type: CustomerType | str | None = None
+    ethnicity: Ethnicity | str | None = None
+    preferred_language: PreferredLanguage | str | None = None
+    #: Ids of the groups staff put the customer in.
+    manual_groups: tuple[int, ...] | None = None
+    #: Ids of the groups the POS assigned by its own rules.
+    auto_groups: tuple[int, ...] | None = None
+    home_phone: str | None = None
+    office_phone: str | None = None
+    fax: str | None = None
+    address: Address | None = None
+    mail_messages_allowed: bool | None = None
+    email_messages_allowed: bool | None = None
+    text_messages_allowed: bool | None = None
+    call_messages_allowed: bool | None = None
+    email_consent_date: dt.date | None = None
+    phone_consent_date: dt.date | None = None
