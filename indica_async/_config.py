@@ -1,0 +1,62 @@
+"""Defaults, as named constants, and the frozen settings classes built from them."""
+
+from __future__ import annotations
+
+import attrs
+
+DEFAULT_BASE_URL = "https://api.indicaonline.com/open_api/v2.3"
+ENV_API_KEY = "INDICA_API_KEY"
+ENV_BASE_URL = "INDICA_BASE_URL"
+
+#: Seconds to establish a connection, per attempt.
+DEFAULT_CONNECT_TIMEOUT = 10.0
+#: Seconds for one whole attempt (connect, send, read the body).
+DEFAULT_ATTEMPT_TIMEOUT = 60.0
+
+#: Retries after the first attempt, so at most 1 + DEFAULT_MAX_RETRIES attempts.
+DEFAULT_MAX_RETRIES = 5
+#: Seconds one call may spend across all its attempts and waits.
+DEFAULT_MAX_RETRY_TIME = 180.0
+#: Exponential backoff: first wait and ceiling, in seconds (jitter is added).
+DEFAULT_INITIAL_BACKOFF = 0.5
+DEFAULT_MAX_BACKOFF = 16.0
+#: A server's Retry-After is honoured up to this many seconds.
+DEFAULT_MAX_RETRY_AFTER = 60.0
+
+#: Requests one client keeps in flight at most, across all its calls.
+DEFAULT_MAX_CONNECTIONS = 16
+
+#: `limit` of a list request, the default for `iterate` and `pages`.
+DEFAULT_LIMIT = 500
+#: The largest `limit` used to fetch a single day that is full at `limit`.
+DEFAULT_MAX_LIMIT = 1000
+#: Requests one `iterate` keeps in flight at most.
+DEFAULT_CONCURRENCY = 8
+
+#: Characters of an error response's body kept on the exception.
+BODY_EXCERPT_CHARS = 200
+
+
+@attrs.frozen(kw_only=True)
+class Timeout:
+    """Per-attempt timeouts in seconds; ``None`` disables one."""
+
+    connect: float | None = DEFAULT_CONNECT_TIMEOUT
+    total: float | None = DEFAULT_ATTEMPT_TIMEOUT
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """When and how long to retry transient failures (429, 5xx, resets, timeouts)."""
+
+    max_retries: int = attrs.field(default=DEFAULT_MAX_RETRIES, validator=attrs.validators.ge(0))
+    max_retry_time: float = attrs.field(
+        default=DEFAULT_MAX_RETRY_TIME, validator=attrs.validators.gt(0)
+    )
+    initial_backoff: float = attrs.field(
+        default=DEFAULT_INITIAL_BACKOFF, validator=attrs.validators.ge(0)
+    )
+    max_backoff: float = attrs.field(default=DEFAULT_MAX_BACKOFF, validator=attrs.validators.ge(0))
+    max_retry_after: float = attrs.field(
+        default=DEFAULT_MAX_RETRY_AFTER, validator=attrs.validators.ge(0)
+    )

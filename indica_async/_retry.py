@@ -1,0 +1,86 @@
+"""The tenacity retry policy: what is retried, how long to wait, when to stop."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+
+import tenacity
+
+from . import _ratelimit
+from ._config import RetryPolicy
+from ._errors import APIConnectionError, APIStatusError, RateLimitError
+from ._ratelimit import RateLimitGate
+from ._sansio import TRANSIENT_STATUSES
+
+logger = logging.getLogger("indica_async")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """429, 500, 502, 503, 504, resets, cut-short bodies and timeouts; nothing else."""
+    if isinstance(exc, APIStatusError):
+        return exc.status in TRANSIENT_STATUSES
+    return isinstance(exc, APIConnectionError)
+
+
+async def _sleep(seconds: float) -> None:
+    await _ratelimit.sleep(seconds)
+
+
+def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
+    def wait(state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            return min(exc.retry_after, policy.max_retry_after)
+        # Exponential backoff plus up to one initial step of jitter, so that tasks
+        # failing together do not retry together.
+        base: float = policy.initial_backoff * 2.0 ** (state.attempt_number - 1)
+        return min(policy.max_backoff, base + random.uniform(0, policy.initial_backoff))
+
+    return wait
+
+
+def build_retrying(
+    policy: RetryPolicy,
+    *,
+    gate: RateLimitGate,
+    description: str,
+    on_retry: Callable[[], None] | None = None,
+) -> tenacity.AsyncRetrying:
+    """A fresh `tenacity.AsyncRetrying` for one call (it holds per-call state)."""
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.upcoming_sleep
+        if isinstance(exc, RateLimitError):
+            gate.pause(wait)
+        if on_retry is not None:
+            on_retry()
+        logger.warning(
+            "retrying %s in %.2f s (attempt %d of %d failed: %s)",
+            description,
+            wait,
+            state.attempt_number,
+            policy.max_retries + 1,
+            _describe(exc),
+        )
+
+    return tenacity.AsyncRetrying(
+        sleep=_sleep,
+        stop=(
+            tenacity.stop_after_attempt(policy.max_retries + 1)
+            | tenacity.stop_before_delay(policy.max_retry_time)
+        ),
+        wait=_wait(policy),
+        retry=tenacity.retry_if_exception(is_transient),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+
+
+def _describe(exc: BaseException | None) -> str:
+    # Status and class only: bodies may hold personal data, and never the key.
+    if isinstance(exc, APIStatusError):
+        return f"{exc.status} {type(exc).__name__}"
+    return type(exc).__name__ if exc is not None else "unknown"

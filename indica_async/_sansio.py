@@ -1,0 +1,272 @@
+"""The pure protocol layer: build requests, read responses, map statuses. No I/O here.
+
+Everything in this module is a plain function of its arguments, so it is tested
+without an event loop or a network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import ipaddress
+import math
+import re
+from collections.abc import Mapping
+from typing import Final
+from urllib.parse import quote, urlsplit
+
+import orjson
+
+from ._config import BODY_EXCERPT_CHARS
+from ._errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    DecodeError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+)
+from ._version import __version__
+
+USER_AGENT: Final = f"indica-async/{__version__}"
+LIST_PATH: Final = "/customers"
+
+#: Statuses worth another attempt: rate limited, or a server or gateway failure.
+TRANSIENT_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+
+_DATE_RE: Final = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+_LOOPBACK_NAMES: Final = frozenset({"localhost", "localhost.localdomain"})
+
+DateLike = dt.date | str
+
+
+# --- arguments -------------------------------------------------------------------
+
+
+def parse_date(value: object, name: str) -> dt.date:
+    """Accept a `datetime.date` or a ``YYYY-MM-DD`` string; anything else is invalid."""
+    if isinstance(value, dt.datetime):
+        raise InvalidArgumentError(f"{name} must be a date, not a datetime")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and _DATE_RE.match(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+        raise InvalidArgumentError(f"{name} is not a valid calendar date: {value!r}")
+    raise InvalidArgumentError(
+        f"{name} must be a datetime.date or a 'YYYY-MM-DD' string, got {type(value).__name__}"
+    )
+
+
+def parse_range(start_date: object, end_date: object) -> tuple[dt.date, dt.date]:
+    """Parse both ends of an inclusive date range; ``end_date`` may not precede ``start_date``."""
+    start = parse_date(start_date, "start_date")
+    end = parse_date(end_date, "end_date")
+    if end < start:
+        raise InvalidArgumentError(
+            f"end_date {end.isoformat()} comes before start_date {start.isoformat()}"
+        )
+    return start, end
+
+
+def check_positive_int(value: object, name: str) -> int:
+    """An ``int`` of at least 1 (``bool`` is refused although it is an ``int``)."""
+    if type(value) is not int:
+        raise InvalidArgumentError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise InvalidArgumentError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def check_state_id(value: object) -> str:
+    """A non-empty string; it is sent as one URL path segment."""
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"state_id must be a str, got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidArgumentError("state_id must not be empty")
+    return value
+
+
+# --- requests --------------------------------------------------------------------
+
+
+def customer_path(customer_id: int) -> str:
+    """The path of ``GET /customers/{id}``."""
+    return f"/customers/{customer_id}"
+
+
+def state_id_path(state_id: str) -> str:
+    """The path of ``GET /customers/state-id/{state_id}``, the id encoded as one segment."""
+    return f"/customers/state-id/{quote(state_id, safe='')}"
+
+
+def list_params(start: dt.date, end: dt.date, limit: int) -> dict[str, str]:
+    """The query of ``GET /customers`` for one inclusive window."""
+    return {"start_date": start.isoformat(), "end_date": end.isoformat(), "limit": str(limit)}
+
+
+def build_headers(api_key: str) -> dict[str, str]:
+    """Headers sent with every request."""
+    return {"X-Api-Key": api_key, "Accept": "application/json", "User-Agent": USER_AGENT}
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and addresses in 127.0.0.0/8 or ``::1``."""
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str) -> str:
+    """Validate a base URL; plain ``http://`` is allowed only to a loopback host.
+
+    The key travels in a header, so a clear-text URL to a remote host would leak it.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {url!r}")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ConfigurationError(
+            "base_url uses plain http:// to a non-loopback host; the API key would be sent "
+            "in clear text. Use https://"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigurationError("base_url must not have a query or fragment")
+    return url.rstrip("/")
+
+
+# --- responses -------------------------------------------------------------------
+
+
+def parse_retry_after(value: str | None, *, now: dt.datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date.
+
+    Garbage, negative or non-finite values give ``None`` (the caller falls back to its
+    backoff); a date in the past gives ``0.0``.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def body_excerpt(body: bytes, *, redact: tuple[str, ...] = ()) -> str:
+    """A short, single-line excerpt of an error body, with any secret replaced."""
+    text = body[: BODY_EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+    for secret in redact:
+        if secret:
+            text = text.replace(secret, "***")
+    text = " ".join(text.split())
+    if len(text) > BODY_EXCERPT_CHARS:
+        text = text[: BODY_EXCERPT_CHARS - 3] + "..."
+    return text
+
+
+_STATUS_CLASSES: Final[Mapping[int, tuple[type[APIStatusError], str]]] = {
+    400: (BadRequestError, "the API rejected the request"),
+    422: (BadRequestError, "the API rejected the request"),
+    401: (AuthenticationError, "the API key is missing or invalid"),
+    403: (
+        PermissionDeniedError,
+        "the business's plan does not allow this endpoint "
+        "(customer lookups by id and state id need the PRO plan)",
+    ),
+    404: (NotFoundError, "not found (no such customer, or it was deleted)"),
+}
+
+
+def error_for_status(
+    status: int,
+    body: bytes,
+    *,
+    method: str,
+    path: str,
+    retry_after: str | None = None,
+    now: dt.datetime | None = None,
+    redact: tuple[str, ...] = (),
+) -> APIStatusError | None:
+    """The exception for an error status, or ``None`` for a 2xx."""
+    if 200 <= status < 300:
+        return None
+    excerpt = body_excerpt(body, redact=redact)
+    if status == 429:
+        now = now or dt.datetime.now(dt.timezone.utc)
+        return RateLimitError(
+            "rate limited by the API",
+            status=status,
+            body=excerpt,
+            method=method,
+            path=path,
+            retry_after=parse_retry_after(retry_after, now=now),
+        )
+    if status >= 500:
+        cls: type[APIStatusError] = ServerError
+        message = "the API failed"
+    else:
+        cls, message = _STATUS_CLASSES.get(status, (APIStatusError, "unexpected status"))
+    return cls(message, status=status, body=excerpt, method=method, path=path)
+
+
+def read_json(body: bytes) -> object:
+    """Parse a response body as JSON."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise DecodeError("response body is not valid JSON", field="$", expected="JSON") from None
+
+
+def read_list(data: object) -> list[object]:
+    """The customers of a list response: a bare array, or an object whose ``data`` is one."""
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        inner = data.get("data")
+        if isinstance(inner, list):
+            return inner
+        keys = ", ".join(sorted(map(str, data))[:20]) or "none"
+        raise DecodeError(
+            f"list response is an object without a 'data' array (top-level keys: {keys})",
+            field="data",
+            expected="array",
+        )
+    raise DecodeError(
+        f"list response is a JSON {_json_type(data)}, expected an array or an object "
+        "with a 'data' array",
+        field="$",
+        expected="array",
+    )
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return type(value).__name__
