@@ -1,0 +1,46 @@
+"""A local IndicaOnline double: the customers endpoints of open API v2.3 on aiohttp.web.
+
+It serves synthetic customers that are deterministic from a seed, keeps the ground
+truth at hand for comparison, injects faults (429s, 5xx with JSON or HTML bodies,
+dropped connections, truncated bodies, latency spikes), can rate-limit, and counts
+what it saw::
+
+    async with Sandbox(SandboxConfig(customers=500, limit_cap=200)) as sandbox:
+        ...  # a client at sandbox.base_url with sandbox.api_key
+        assert sandbox.stats.max_in_flight <= 8
+
+``python -m indica_async.sandbox`` runs the same server standalone.
+"""
+
+from ._config import (
+    DEFAULT_API_KEY,
+    DEFAULT_LIST_LIMIT,
+    FAULT_KINDS,
+    FaultConfig,
+    FaultKind,
+    SandboxConfig,
+)
+from ._data import CUSTOMER_FIELDS, UNKNOWN_ENUM_VALUES, generate_customers
+from ._records import SandboxRecord, SandboxRecords
+from ._server import API_PREFIX, Sandbox, run_server, serve
+from ._stats import ListRequest, SandboxStats
+
+__all__ = [
+    "API_PREFIX",
+    "CUSTOMER_FIELDS",
+    "DEFAULT_API_KEY",
+    "DEFAULT_LIST_LIMIT",
+    "FAULT_KINDS",
+    "UNKNOWN_ENUM_VALUES",
+    "FaultConfig",
+    "FaultKind",
+    "ListRequest",
+    "Sandbox",
+    "SandboxConfig",
+    "SandboxRecord",
+    "SandboxRecords",
+    "SandboxStats",
+    "generate_customers",
+    "run_server",
+    "serve",
+]

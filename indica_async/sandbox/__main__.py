@@ -1,0 +1,113 @@
+"""``python -m indica_async.sandbox``: serve the sandbox until SIGINT or SIGTERM.
+
+Prints ``INDICA_BASE_URL=...`` and then ``INDICA_API_KEY=...`` on stdout once the port
+is bound (with ``--port 0``, the port the system chose), so scripts can read them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date
+from typing import get_args
+
+from ._config import (
+    DEFAULT_API_KEY,
+    FAULT_KINDS,
+    Distribution,
+    Envelope,
+    FaultConfig,
+    FaultKind,
+    Plan,
+    SandboxConfig,
+)
+from ._server import Sandbox, run_server
+
+
+def _fault_kinds(value: str) -> tuple[FaultKind, ...]:
+    kinds = tuple(kind.strip() for kind in value.split(",") if kind.strip())
+    unknown = [kind for kind in kinds if kind not in FAULT_KINDS]
+    if unknown or not kinds:
+        raise argparse.ArgumentTypeError(
+            f"unknown fault kinds {unknown}; choose from {','.join(FAULT_KINDS)}"
+        )
+    return kinds  # type: ignore[return-value]  # checked against FAULT_KINDS above
+
+
+def _parser() -> argparse.ArgumentParser:
+    defaults = SandboxConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m indica_async.sandbox",
+        description="Serve a local IndicaOnline double (customers endpoints, API v2.3).",
+    )
+    add = parser.add_argument
+    add("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
+    add("--port", type=int, default=0, help="port to bind; 0 picks a free one (default: 0)")
+    add("--customers", type=int, default=defaults.customers, help="how many customers")
+    add("--seed", type=int, default=defaults.seed, help="seed of the synthetic data")
+    add("--distribution", choices=get_args(Distribution), default=defaults.distribution)
+    add("--start-date", type=date.fromisoformat, default=defaults.start_date, metavar="DATE")
+    add("--end-date", type=date.fromisoformat, default=defaults.end_date, metavar="DATE")
+    add("--envelope", choices=get_args(Envelope), default=defaults.envelope)
+    add("--limit-cap", type=int, default=None, metavar="N", help="silent cap on limit")
+    add("--max-limit", type=int, default=None, metavar="N", help="a larger limit is a 400")
+    add("--plan", choices=get_args(Plan), default=defaults.plan)
+    add("--api-key", default=DEFAULT_API_KEY, help="accepted X-Api-Key (default: %(default)s)")
+    add("--latency", type=float, default=0.0, metavar="S", help="seconds added to responses")
+    add("--rate-limit", type=float, default=None, metavar="RPS", help="requests per second")
+    add("--rate-burst", type=int, default=None, metavar="N", help="token bucket size")
+    add("--fault-rate", type=float, default=0.0, metavar="P", help="probability of a fault")
+    add(
+        "--fault-kinds",
+        type=_fault_kinds,
+        default=FAULT_KINDS,
+        metavar="K,K",
+        help=f"comma-separated, from: {','.join(FAULT_KINDS)} (default: all)",
+    )
+    add("--fault-seed", type=int, default=0, metavar="N")
+    add("--retry-after", type=float, default=1.0, metavar="S", help="429 faults' Retry-After")
+    add("--spike", type=float, default=0.5, metavar="S", help="latency fault's delay")
+    return parser
+
+
+def _ready(sandbox: Sandbox) -> None:
+    print(f"INDICA_BASE_URL={sandbox.base_url}", flush=True)
+    print(f"INDICA_API_KEY={sandbox.api_key}", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, serve until interrupted, and return the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        config = SandboxConfig(
+            seed=args.seed,
+            customers=args.customers,
+            start_date=args.start_date,
+            end_date=args.end_date,
+            distribution=args.distribution,
+            envelope=args.envelope,
+            limit_cap=args.limit_cap,
+            max_limit=args.max_limit,
+            plan=args.plan,
+            api_key=args.api_key,
+            latency=args.latency,
+            rate_limit=args.rate_limit,
+            rate_burst=args.rate_burst,
+            faults=FaultConfig(
+                rate=args.fault_rate,
+                kinds=args.fault_kinds,
+                seed=args.fault_seed,
+                retry_after=args.retry_after,
+                spike=args.spike,
+            ),
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    run_server(config, host=args.host, port=args.port, ready=_ready)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
