@@ -1,0 +1,334 @@
+"""Pure planning of the date windows that a complete export walks. No I/O here.
+
+The list endpoint has no cursor, only a date range and a ``limit``. A response that
+holds ``limit`` records may be truncated, so the planner:
+
+- cuts the range into disjoint, inclusive windows, sized from the density of
+  customers per day seen so far so that a window is expected to fill most of a page;
+- splits a full window into halves, fetched with the larger ``max_limit`` (a full
+  window usually holds a burst), and retries a full single day at ``max_limit``
+  before it gives up with `WindowOverflowError`;
+- watches for a server that caps ``limit`` below what was asked: a window that comes
+  back short but as large as anything seen so far is fetched again as two halves,
+  and if the halves hold more, the short count is the server's cap from then on.
+
+The caller (`resources.customers`) asks `next_request` for work, performs it, and
+reports the number of records with `record`, which says whether the window is done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+import statistics
+from collections import deque
+from collections.abc import Iterator
+
+import attrs
+
+from ._errors import InvalidArgumentError, WindowOverflowError
+
+__all__ = ["Verdict", "Window", "WindowPlanner", "WindowRequest", "plan_days"]
+
+_ONE_DAY = dt.timedelta(days=1)
+
+#: Standard deviations of headroom when sizing a window (counts are roughly Poisson).
+_HEADROOM_SIGMAS = 2.0
+#: A sized window grows at most this factor over the previous one.
+_MAX_GROWTH = 4
+#: How many recent windows the density estimate looks at.
+_DENSITY_SAMPLES = 9
+#: Days of the first window when nothing is known yet and no size was asked for.
+DEFAULT_INITIAL_DAYS = 7
+
+
+@attrs.frozen(order=True)
+class Window:
+    """An inclusive range of days, ``first`` to ``last``."""
+
+    first: dt.date
+    last: dt.date
+
+    def __attrs_post_init__(self) -> None:
+        if self.last < self.first:
+            raise ValueError("a window's last day may not come before its first")
+
+    @property
+    def days(self) -> int:
+        """How many days the window covers."""
+        return (self.last - self.first).days + 1
+
+    def split(self) -> tuple[Window, Window]:
+        """Two disjoint halves that together cover this window (needs two days or more)."""
+        if self.days < 2:
+            raise ValueError("a single day cannot be split")
+        mid = self.first + dt.timedelta(days=(self.days - 1) // 2)
+        return Window(self.first, mid), Window(mid + _ONE_DAY, self.last)
+
+    def iter_days(self) -> Iterator[dt.date]:
+        """Every day of the window, in order."""
+        day = self.first
+        while day <= self.last:
+            yield day
+            day += _ONE_DAY
+
+    def __str__(self) -> str:
+        if self.first == self.last:
+            return self.first.isoformat()
+        return f"{self.first.isoformat()}..{self.last.isoformat()}"
+
+
+@attrs.frozen
+class WindowRequest:
+    """One list request to make: a window and the ``limit`` to ask for."""
+
+    window: Window
+    limit: int
+    #: Set when this request is half of a check for a server-side cap.
+    check: int | None = None
+
+
+class Verdict(enum.Enum):
+    """What `WindowPlanner.record` decided about a response."""
+
+    #: The window is complete: its records are every customer created in it.
+    COMPLETE = "complete"
+    #: The response may be truncated; its records are dropped and the window fetched
+    #: again in pieces (already queued by the planner).
+    REFETCH = "refetch"
+
+
+def plan_days(density: float, limit: int) -> int:
+    """Days per window so that the expected count, plus headroom, fits in ``limit``.
+
+    With ``x = sqrt(days * density)``, solve ``x**2 + k*x <= limit`` for the largest x.
+    """
+    if density <= 0:
+        raise ValueError("density must be positive")
+    x = (-_HEADROOM_SIGMAS + math.sqrt(_HEADROOM_SIGMAS**2 + 4 * limit)) / 2
+    return max(1, math.floor(x * x / density))
+
+
+@attrs.define
+class _CapCheck:
+    short_count: int
+    pending: int = 2
+    total: int = 0
+    largest_half: int = 0
+
+
+@attrs.define
+class WindowPlanner:
+    """Hands out list requests that cover ``[start, end]`` exactly once, losslessly."""
+
+    start: dt.date
+    end: dt.date
+    limit: int
+    max_limit: int
+    initial_days: int | None = None
+    detect_cap: bool = True
+
+    #: The server's cap on ``limit``, once detected.
+    cap: int | None = attrs.field(default=None, init=False)
+    splits: int = attrs.field(default=0, init=False)
+    escalations: int = attrs.field(default=0, init=False)
+    cap_checks: int = attrs.field(default=0, init=False)
+    days_done: int = attrs.field(default=0, init=False)
+
+    _cursor: dt.date = attrs.field(init=False)
+    _queue: deque[WindowRequest] = attrs.field(init=False, factory=deque)
+    _outstanding: int = attrs.field(default=0, init=False)
+    _samples: deque[tuple[int, int]] = attrs.field(
+        init=False, factory=lambda: deque(maxlen=_DENSITY_SAMPLES)
+    )
+    _last_days: int = attrs.field(default=0, init=False)
+    _largest_count: int = attrs.field(default=0, init=False)
+    _checks: dict[int, _CapCheck] = attrs.field(init=False, factory=dict)
+    _suspects: dict[dt.date, int] = attrs.field(init=False, factory=dict)
+    _checked_counts: set[int] = attrs.field(init=False, factory=set)
+    _next_check_id: int = attrs.field(default=1, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.end < self.start:
+            raise InvalidArgumentError("end_date comes before start_date")
+        if self.limit < 1:
+            raise InvalidArgumentError("limit must be at least 1")
+        if self.initial_days is not None and self.initial_days < 1:
+            raise InvalidArgumentError("initial_days must be at least 1")
+        self.max_limit = max(self.max_limit, self.limit)
+        self._cursor = self.start
+
+    # --- state ----------------------------------------------------------------
+
+    @property
+    def total_days(self) -> int:
+        """Days in the whole range."""
+        return (self.end - self.start).days + 1
+
+    @property
+    def done(self) -> bool:
+        """True when every day is covered and no request is outstanding."""
+        return self._cursor > self.end and not self._queue and self._outstanding == 0
+
+    @property
+    def outstanding(self) -> int:
+        """Requests handed out and not yet recorded."""
+        return self._outstanding
+
+    @property
+    def effective_limit(self) -> int:
+        """The limit used for new windows: the asked one, or the server's cap if lower."""
+        return self.limit if self.cap is None else min(self.limit, self.cap)
+
+    def density(self) -> float | None:
+        """Customers per day in recent complete windows, or ``None`` before any is known.
+
+        The median of the windows' densities: one burst day must not shrink every
+        window after it.
+        """
+        if not self._samples:
+            return None
+        return statistics.median(count / days for count, days in self._samples)
+
+    # --- handing out work -----------------------------------------------------
+
+    def next_request(self, *, new_windows: bool = True) -> WindowRequest | None:
+        """The next request to make, or ``None`` if there is none to make right now.
+
+        Re-fetches (splits, escalations, cap checks) come first: they are the oldest
+        days. New windows (only if ``new_windows``) are sized from the density seen so
+        far; while nothing is known, or only empty windows were seen, one window at a
+        time is in flight.
+        """
+        if self._queue:
+            self._outstanding += 1
+            return self._queue.popleft()
+        if not new_windows or self._cursor > self.end:
+            return None
+        density = self.density()
+        if (density is None or density == 0) and self._outstanding:
+            return None
+        days = self._size_next(density)
+        last = min(self.end, self._cursor + dt.timedelta(days=days - 1))
+        window = Window(self._cursor, last)
+        self._cursor = last + _ONE_DAY
+        self._last_days = window.days
+        self._outstanding += 1
+        return WindowRequest(window, self.effective_limit)
+
+    def _size_next(self, density: float | None) -> int:
+        if density is None:
+            return self.initial_days or min(DEFAULT_INITIAL_DAYS, self.total_days)
+        if density == 0:
+            # Nothing seen yet: widen the window like TCP slow start.
+            return max(1, self._last_days) * 2
+        days = plan_days(density, self.effective_limit)
+        if self._last_days:
+            days = min(days, self._last_days * _MAX_GROWTH)
+        return days
+
+    # --- reading results ------------------------------------------------------
+
+    def record(self, request: WindowRequest, count: int) -> Verdict:
+        """Record that ``request`` returned ``count`` records, and decide what follows.
+
+        Raises `WindowOverflowError` if a single day is full at the largest limit.
+        """
+        self._outstanding -= 1
+        window, asked = request.window, request.limit
+        if request.check is not None:
+            self._record_check(request.check, count)
+        if count >= self._full_at(asked):
+            return self._refetch_full(request, count)
+        suspect = self._is_suspect(window, asked, count)
+        self._largest_count = max(self._largest_count, count)
+        if suspect and window.days > 1:
+            return self._queue_cap_check(window, asked, count)
+        if suspect:
+            self._suspects[window.first] = count
+        self._samples.append((count, window.days))
+        self.days_done += window.days
+        return Verdict.COMPLETE
+
+    @property
+    def unverified_days(self) -> dict[dt.date, int]:
+        """Single days that came back short yet as large as any response, with no cap seen.
+
+        If the server caps ``limit`` at exactly that count, such a day may hold more;
+        from one day alone the API cannot tell. Days proven below the cap are left out.
+        """
+        if self.cap is not None:
+            return {}
+        return {d: n for d, n in self._suspects.items() if n >= self._largest_count}
+
+    def _full_at(self, asked: int) -> int:
+        return asked if self.cap is None else min(asked, self.cap)
+
+    def _refetch_full(self, request: WindowRequest, count: int) -> Verdict:
+        window, asked = request.window, request.limit
+        self._largest_count = max(self._largest_count, count)
+        larger = self._full_at(self.max_limit)
+        if window.days > 1:
+            # The halves may use the larger limit: a full window is usually a burst,
+            # and asking more of the half that holds it saves another split.
+            self.splits += 1
+            limit = max(asked, larger)
+            first, second = window.split()
+            self._queue.extendleft(
+                reversed([WindowRequest(first, limit), WindowRequest(second, limit)])
+            )
+            return Verdict.REFETCH
+        if larger > asked:
+            self.escalations += 1
+            self._queue.appendleft(WindowRequest(window, larger))
+            return Verdict.REFETCH
+        raise WindowOverflowError(window.first, count, asked)
+
+    def _is_suspect(self, window: Window, asked: int, count: int) -> bool:
+        # A count below the largest seen is below any cap (the server returned more
+        # once), so only a short response that ties or beats it may be cut short. A tie
+        # with a count already checked is trusted: were the cap exactly that count, the
+        # check would have had to land on a window of exactly that size by chance.
+        return (
+            self.detect_cap
+            and self.cap is None
+            and 0 < count < asked
+            and count >= self._largest_count
+            and count not in self._checked_counts
+        )
+
+    def _queue_cap_check(self, window: Window, asked: int, count: int) -> Verdict:
+        self.cap_checks += 1
+        check_id = self._next_check_id
+        self._next_check_id += 1
+        self._checks[check_id] = _CapCheck(short_count=count)
+        first, second = window.split()
+        # If the halves, asked for as much as the whole, return more in total, the
+        # server cut the whole short: its count is the server's cap.
+        self._queue.extendleft(
+            reversed(
+                [WindowRequest(first, asked, check_id), WindowRequest(second, asked, check_id)]
+            )
+        )
+        return Verdict.REFETCH
+
+    def _record_check(self, check_id: int, count: int) -> None:
+        check = self._checks.get(check_id)
+        if check is None:
+            return
+        check.pending -= 1
+        check.total += count
+        check.largest_half = max(check.largest_half, count)
+        if check.pending:
+            return
+        del self._checks[check_id]
+        if check.largest_half < check.short_count:
+            # Both halves came back smaller: the whole really held its count. (A half
+            # that ties the whole proves nothing; it is a suspect of its own.)
+            self._checked_counts.add(check.short_count)
+        if check.total > check.short_count:
+            self.cap = check.short_count
+            for day, suspect in self._suspects.items():
+                if suspect >= self.cap:
+                    raise WindowOverflowError(day, suspect, self.cap)

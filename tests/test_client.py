@@ -1,0 +1,421 @@
+"""AsyncIndicaClient at the HTTP level, with aioresponses: exact requests, statuses, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aioresponses import aioresponses
+from yarl import URL
+
+import indica_async
+from indica_async import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncIndicaClient,
+    AuthenticationError,
+    BadRequestError,
+    ClientStateError,
+    ConfigurationError,
+    Customer,
+    DecodeError,
+    IndicaError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RetryPolicy,
+    ServerError,
+    Timeout,
+    _ratelimit,
+)
+
+BASE = "https://api.test/open_api/v2.3"
+KEY = "test-secret-key-0123456789"
+SAMPLE = json.loads((Path(__file__).parent / "samples" / "vendor_customer.json").read_text())
+LIST_URL = re.compile(r"^https://api\.test/open_api/v2\.3/customers\?.*$")
+FAST = RetryPolicy(initial_backoff=0.01, max_backoff=0.02)
+
+
+@pytest.fixture
+def http() -> Iterator[aioresponses]:
+    with aioresponses() as mocked:
+        yield mocked
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every SDK wait, recorded instead of slept."""
+    waited: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waited.append(seconds)
+
+    monkeypatch.setattr(_ratelimit, "sleep", fake_sleep)
+    return waited
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[AsyncIndicaClient]:
+    async with AsyncIndicaClient(KEY, base_url=BASE, retry=FAST) as c:
+        yield c
+
+
+def calls(http: aioresponses) -> list[tuple[str, URL, dict[str, Any]]]:
+    return [(m, u, c.kwargs) for (m, u), cs in http.requests.items() for c in cs]
+
+
+# --- construction ----------------------------------------------------------------
+
+
+def test_missing_key_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INDICA_API_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="INDICA_API_KEY"):
+        AsyncIndicaClient()
+    with pytest.raises(ConfigurationError):
+        AsyncIndicaClient("   ")
+
+
+def test_key_and_base_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INDICA_API_KEY", KEY)
+    monkeypatch.setenv("INDICA_BASE_URL", "http://127.0.0.1:9/open_api/v2.3/")
+    client = AsyncIndicaClient()
+    assert client.base_url == "http://127.0.0.1:9/open_api/v2.3"
+    monkeypatch.delenv("INDICA_BASE_URL")
+    assert AsyncIndicaClient().base_url == indica_async.DEFAULT_BASE_URL
+
+
+def test_clear_text_to_a_remote_host_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="clear text"):
+        AsyncIndicaClient(KEY, base_url="http://api.indicaonline.com/open_api/v2.3")
+
+
+def test_repr_hides_the_key() -> None:
+    client = AsyncIndicaClient(KEY, base_url=BASE)
+    assert KEY not in repr(client) and "***" in repr(client)
+
+
+def test_bad_settings_are_configuration_errors() -> None:
+    with pytest.raises(ConfigurationError):
+        AsyncIndicaClient(KEY, timeout=-1)
+    with pytest.raises(ConfigurationError):
+        AsyncIndicaClient(KEY, max_connections=0)
+
+
+# --- requests --------------------------------------------------------------------
+
+
+async def test_get_sends_key_accept_and_user_agent(
+    http: aioresponses, client: AsyncIndicaClient
+) -> None:
+    http.get(f"{BASE}/customers/12345", payload=SAMPLE)
+    customer = await client.customers.get(12345)
+    assert isinstance(customer, Customer) and customer.id == 12345
+    [(method, url, kwargs)] = calls(http)
+    assert method == "GET" and str(url) == f"{BASE}/customers/12345"
+    assert kwargs["headers"]["X-Api-Key"] == KEY
+    assert kwargs["headers"]["Accept"] == "application/json"
+    assert kwargs["headers"]["User-Agent"] == f"indica-async/{indica_async.__version__}"
+
+
+async def test_timeouts_have_defaults_and_per_call_overrides(
+    http: aioresponses, client: AsyncIndicaClient
+) -> None:
+    http.get(f"{BASE}/customers/1", payload=SAMPLE, repeat=True)
+    await client.customers.get(1)
+    await client.customers.get(1, timeout=2.5)
+    await client.customers.get(1, timeout=Timeout(connect=1, total=3))
+    timeouts = [kwargs["timeout"] for _, _, kwargs in calls(http)]
+    assert (timeouts[0].total, timeouts[0].connect) == (60.0, 10.0)
+    assert timeouts[1].total == 2.5
+    assert (timeouts[2].total, timeouts[2].connect) == (3, 1)
+
+
+async def test_list_sends_the_window_and_accepts_both_envelopes(
+    http: aioresponses, client: AsyncIndicaClient
+) -> None:
+    http.get(LIST_URL, payload=[SAMPLE])
+    http.get(LIST_URL, payload={"data": [SAMPLE, {"id": 7}]})
+    first = await client.customers.list(start_date="2025-01-01", end_date="2025-01-31", limit=50)
+    second = await client.customers.list(start_date="2025-01-01", end_date="2025-01-31")
+    assert [c.id for c in first] == [12345]
+    assert [c.id for c in second] == [12345, 7]
+    url = calls(http)[0][1]
+    assert dict(url.query) == {"start_date": "2025-01-01", "end_date": "2025-01-31", "limit": "50"}
+
+
+async def test_list_of_another_shape_names_its_keys(
+    http: aioresponses, client: AsyncIndicaClient
+) -> None:
+    http.get(LIST_URL, payload={"customers": [], "count": 0})
+    with pytest.raises(DecodeError, match="top-level keys: count, customers") as info:
+        await client.customers.list(start_date="2025-01-01", end_date="2025-01-31")
+    assert info.value.method == "GET" and info.value.path == "/customers"
+
+
+async def test_bad_arguments_raise_before_any_request(
+    http: aioresponses, client: AsyncIndicaClient
+) -> None:
+    bad_calls = [
+        client.customers.get(0),
+        client.customers.get(True),  # type: ignore[arg-type]
+        client.customers.get("12"),  # type: ignore[arg-type]
+        client.customers.get_by_state_id(""),
+        client.customers.list(start_date="2025-02-01", end_date="2025-01-01"),
+        client.customers.list(start_date="2025-13-01", end_date="2025-12-01"),
+        client.customers.list(start_date="2025-01-01", end_date="2025-01-02", limit=0),
+    ]
+    for call in bad_calls:
+        with pytest.raises(InvalidArgumentError):
+            await call
+    with pytest.raises(InvalidArgumentError):
+        client.customers.iterate(start_date="2025-01-02", end_date="2025-01-01")
+    assert calls(http) == []
+
+
+async def test_invalid_json_and_wrong_types_are_decode_errors(
+    http: aioresponses, client: AsyncIndicaClient
+) -> None:
+    http.get(f"{BASE}/customers/1", body="<html>oops</html>", content_type="text/html")
+    http.get(f"{BASE}/customers/2", payload={"id": 2, "email": 5, "phone": "555-867-5309"})
+    with pytest.raises(DecodeError, match="not valid JSON"):
+        await client.customers.get(1)
+    with pytest.raises(DecodeError) as info:
+        await client.customers.get(2)
+    assert info.value.field == "email" and info.value.path == "/customers/2"
+
+
+# --- status errors ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, BadRequestError),
+        (422, BadRequestError),
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+    ],
+)
+async def test_client_errors_are_mapped_and_never_retried(
+    http: aioresponses,
+    client: AsyncIndicaClient,
+    sleeps: list[float],
+    status: int,
+    cls: type[Exception],
+) -> None:
+    http.get(f"{BASE}/customers/5", status=status, payload={"error": "nope"}, repeat=True)
+    with pytest.raises(cls) as info:
+        await client.customers.get(5)
+    error = info.value
+    assert isinstance(error, indica_async.APIStatusError)
+    assert (error.status, error.method, error.path) == (status, "GET", "/customers/5")
+    assert "nope" in error.body
+    assert len(calls(http)) == 1 and sleeps == []
+
+
+async def test_transient_failures_are_retried_then_succeed(
+    http: aioresponses,
+    client: AsyncIndicaClient,
+    sleeps: list[float],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = f"{BASE}/customers/9"
+    http.get(url, status=503, body="<html>busy</html>")
+    http.get(url, status=500)
+    http.get(url, status=502)
+    http.get(url, status=504)
+    http.get(url, exception=aiohttp.ServerDisconnectedError())
+    http.get(url, payload=SAMPLE)
+    caplog.set_level(logging.WARNING, logger="indica_async")
+    assert (await client.customers.get(9)).id == 12345
+    assert len(calls(http)) == 6 and len(sleeps) == 5
+    assert client.stats.retries == 5
+    messages = [r.getMessage() for r in caplog.records if r.name == "indica_async"]
+    assert len(messages) == 5
+    assert "attempt 1 of 6 failed: 503 ServerError" in messages[0]
+    assert "ServerDisconnectedError" not in messages[4]  # mapped to the SDK's class
+    assert "APIConnectionError" in messages[4]
+    assert all(r.levelno == logging.WARNING for r in caplog.records if r.name == "indica_async")
+
+
+async def test_backoff_grows_and_stops_after_max_retries(
+    http: aioresponses, sleeps: list[float]
+) -> None:
+    policy = RetryPolicy(max_retries=3, initial_backoff=1.0, max_backoff=3.0)
+    http.get(f"{BASE}/customers/9", status=503, repeat=True)
+    async with AsyncIndicaClient(KEY, base_url=BASE, retry=policy) as client:
+        with pytest.raises(ServerError) as info:
+            await client.customers.get(9)
+    assert info.value.status == 503
+    assert len(calls(http)) == 4
+    assert len(sleeps) == 3
+    assert 1.0 <= sleeps[0] <= 2.0 and 2.0 <= sleeps[1] <= 3.0 and sleeps[2] == 3.0
+
+
+async def test_per_call_max_retries(
+    http: aioresponses, client: AsyncIndicaClient, sleeps: list[float]
+) -> None:
+    http.get(f"{BASE}/customers/9", status=500, repeat=True)
+    with pytest.raises(ServerError):
+        await client.customers.get(9, max_retries=0)
+    assert len(calls(http)) == 1 and sleeps == []
+
+
+async def test_retry_after_in_seconds_is_honoured_and_capped(
+    http: aioresponses, sleeps: list[float]
+) -> None:
+    http.get(f"{BASE}/customers/1", status=429, headers={"Retry-After": "7"})
+    http.get(f"{BASE}/customers/1", status=429, headers={"Retry-After": "3600"})
+    http.get(f"{BASE}/customers/1", payload=SAMPLE)
+    policy = RetryPolicy(max_retry_after=30.0)
+    async with AsyncIndicaClient(KEY, base_url=BASE, retry=policy) as client:
+        await client.customers.get(1)
+        assert client.stats.rate_limited == 2
+    # Each retry waits the server's time (capped); the shared gate then finds it passed.
+    assert sleeps[0] == 7.0
+    assert 30.0 in sleeps and 3600.0 not in sleeps
+
+
+async def test_retry_after_as_an_http_date(http: aioresponses, sleeps: list[float]) -> None:
+    when = "Wed, 21 Oct 2099 07:28:00 GMT"
+    http.get(f"{BASE}/customers/1", status=429, headers={"Retry-After": when})
+    http.get(f"{BASE}/customers/1", payload=SAMPLE)
+    async with AsyncIndicaClient(KEY, base_url=BASE) as client:
+        await client.customers.get(1)
+    assert sleeps[0] == 60.0  # far future: capped at the default maximum
+
+
+async def test_rate_limit_error_after_retries_carries_retry_after(
+    http: aioresponses, sleeps: list[float]
+) -> None:
+    http.get(f"{BASE}/customers/1", status=429, headers={"Retry-After": "2"}, repeat=True)
+    async with AsyncIndicaClient(KEY, base_url=BASE, max_retries=2) as client:
+        with pytest.raises(RateLimitError) as info:
+            await client.customers.get(1)
+    assert info.value.retry_after == 2.0 and len(calls(http)) == 3
+
+
+async def test_a_429_pauses_every_request_of_the_client(http: aioresponses) -> None:
+    http.get(f"{BASE}/customers/1", status=429, headers={"Retry-After": "0.3"})
+    http.get(f"{BASE}/customers/1", payload=SAMPLE)
+    http.get(f"{BASE}/customers/2", payload=SAMPLE)
+    async with AsyncIndicaClient(KEY, base_url=BASE) as client:
+        loop = asyncio.get_running_loop()
+        first = asyncio.create_task(client.customers.get(1))
+        await asyncio.sleep(0.05)  # the 429 has been seen and the gate is closed
+        started = loop.time()
+        await client.customers.get(2)
+        assert loop.time() - started >= 0.2  # another request waited for the gate
+        await first
+
+
+@pytest.mark.parametrize(
+    ("exception", "cls"),
+    [
+        (aiohttp.ClientConnectionError("reset"), APIConnectionError),
+        (aiohttp.ClientPayloadError("cut short"), APIConnectionError),
+        (asyncio.TimeoutError(), APITimeoutError),
+        (aiohttp.ServerTimeoutError(), APITimeoutError),
+    ],
+)
+async def test_network_failures_map_to_sdk_errors_after_retries(
+    http: aioresponses, sleeps: list[float], exception: Exception, cls: type[Exception]
+) -> None:
+    http.get(f"{BASE}/customers/1", exception=exception, repeat=True)
+    async with AsyncIndicaClient(KEY, base_url=BASE, max_retries=2) as client:
+        with pytest.raises(cls) as info:
+            await client.customers.get(1)
+    assert type(info.value) is cls
+    assert len(calls(http)) == 3 and len(sleeps) == 2
+
+
+async def test_total_retry_time_is_bounded(http: aioresponses) -> None:
+    http.get(f"{BASE}/customers/1", status=503, repeat=True)
+    policy = RetryPolicy(max_retries=1000, max_retry_time=0.5, initial_backoff=0.1, max_backoff=0.1)
+    async with AsyncIndicaClient(KEY, base_url=BASE, retry=policy) as client:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(ServerError):
+            await client.customers.get(1)
+        assert loop.time() - started < 0.9
+    assert 2 <= len(calls(http)) < 20
+
+
+# --- secrets ---------------------------------------------------------------------
+
+
+async def test_the_key_appears_in_no_error_and_no_log(
+    http: aioresponses, sleeps: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    http.get(f"{BASE}/customers/1", status=401, body=f"bad key {KEY}")
+    http.get(f"{BASE}/customers/2", status=503, body=f"echo {KEY}", repeat=True)
+    errors: list[BaseException] = []
+    async with AsyncIndicaClient(KEY, base_url=BASE, max_retries=1) as client:
+        for customer_id in (1, 2):
+            with pytest.raises(IndicaError) as info:
+                await client.customers.get(customer_id)
+            errors.append(info.value)
+    assert len(errors) == 2
+    for error in errors:
+        assert KEY not in str(error) and KEY not in repr(error)
+        assert "***" in str(error)
+    assert caplog.records  # the retry was logged
+    assert all(KEY not in r.getMessage() for r in caplog.records)
+
+
+# --- lifecycle -------------------------------------------------------------------
+
+
+async def test_own_session_closed_and_passed_session_left_open(http: aioresponses) -> None:
+    http.get(f"{BASE}/customers/1", payload=SAMPLE, repeat=True)
+    client = AsyncIndicaClient(KEY, base_url=BASE)
+    await client.customers.get(1)  # opens lazily
+    session = client._session
+    assert session is not None and not session.closed
+    await client.aclose()
+    assert session.closed and client.closed
+    await client.aclose()  # idempotent
+
+    async with aiohttp.ClientSession() as mine:
+        async with AsyncIndicaClient(KEY, base_url=BASE, session=mine) as borrowing:
+            await borrowing.customers.get(1)
+        assert not mine.closed
+
+
+async def test_a_closed_client_is_never_reopened(client: AsyncIndicaClient) -> None:
+    await client.aclose()
+    with pytest.raises(ClientStateError, match="closed"):
+        await client.customers.get(1)
+
+
+async def test_a_client_used_from_a_second_event_loop_fails_clearly(
+    http: aioresponses,
+) -> None:
+    http.get(f"{BASE}/customers/1", payload=SAMPLE, repeat=True)
+    async with AsyncIndicaClient(KEY, base_url=BASE) as client:
+        await client.customers.get(1)
+        outcome: list[BaseException] = []
+
+        def other_loop() -> None:
+            try:
+                asyncio.run(client.customers.get(1))
+            except BaseException as exc:
+                outcome.append(exc)
+
+        thread = threading.Thread(target=other_loop)
+        thread.start()
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], ClientStateError)
+    assert "another event loop" in str(outcome[0])
