@@ -27,6 +27,7 @@ from ._errors import (
     APITimeoutError,
     ClientStateError,
     ConfigurationError,
+    RateLimitError,
 )
 from ._ratelimit import RateLimitGate
 from ._retry import build_retrying
@@ -182,9 +183,7 @@ class AsyncIndicaClient:
 
         loop = asyncio.get_running_loop()
         deadline = loop.time() + policy.max_retry_time
-        retrying = build_retrying(
-            policy, gate=self._gate, description=f"GET {path}", on_retry=retried
-        )
+        retrying = build_retrying(policy, description=f"GET {path}", on_retry=retried)
         async for attempt in retrying:
             with attempt:
                 body = await self._send(session, url, path, attempt_timeout, deadline - loop.time())
@@ -239,11 +238,15 @@ class AsyncIndicaClient:
             now=dt.datetime.now(dt.timezone.utc),
             redact=(self._api_key,),
         )
-        if error is not None:
-            if status == 429:
-                self.stats.rate_limited += 1
-            raise error
-        return body
+        if error is None:
+            self._gate.succeeded()
+            return body
+        if isinstance(error, RateLimitError):
+            self.stats.rate_limited += 1
+            self._gate.pause(
+                error.retry_after if error.retry_after is not None else self.retry.initial_backoff
+            )
+        raise error
 
 
 def _as_timeout(value: float | Timeout | None) -> Timeout | None:

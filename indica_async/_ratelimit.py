@@ -6,6 +6,13 @@ import asyncio
 import time
 from collections.abc import Callable
 
+#: After a 429, each success shortens the pacing interval by this factor.
+_SPEED_UP = 0.9
+#: Below this interval (seconds), pacing is switched off again.
+_MIN_INTERVAL = 0.001
+#: The pace never drops below one request per this many seconds.
+_MAX_INTERVAL = 60.0
+
 
 async def sleep(seconds: float) -> None:
     """Every wait of the SDK (backoff and gate) goes through here, so tests can observe it."""
@@ -13,34 +20,59 @@ async def sleep(seconds: float) -> None:
 
 
 class RateLimitGate:
-    """After a 429, every request of the client waits until the server's pause is over.
+    """Paces every request of one client after the server rate-limits it.
 
-    Without it, each concurrent task would discover the limit on its own and keep
-    hammering the server; with it, one 429 quiets the whole client.
+    A 429 closes the gate for the server's ``Retry-After``: every request of the client
+    waits, not only the one that was refused. When it opens, requests do not rush out
+    together; they start at least ``interval`` apart, where ``interval`` is the wait the
+    server asked for (doubled by each further 429) and shrinks with every success, so
+    the client settles near the rate the server allows.
     """
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._until = 0.0
+        self._next_start = 0.0
+        self.interval = 0.0
         #: How many times the gate was closed (one per 429 seen).
         self.pauses = 0
 
     def pause(self, seconds: float) -> None:
-        """Hold every request for ``seconds`` from now (an earlier pause is never shortened)."""
+        """Close the gate for ``seconds`` (never shortening a pause) and slow the pace.
+
+        Only a 429 that arrives after the previous pause has ended slows the pace
+        further; the others are the same burst, refused together.
+        """
         self.pauses += 1
-        self._until = max(self._until, self._clock() + max(0.0, seconds))
+        seconds = max(0.0, seconds)
+        now = self._clock()
+        fresh = now >= self._until
+        self._until = max(self._until, now + seconds)
+        grown = 2 * self.interval if fresh else self.interval
+        self.interval = min(_MAX_INTERVAL, max(grown, seconds, _MIN_INTERVAL))
+
+    def succeeded(self) -> None:
+        """A request went through: creep back towards full speed."""
+        if self.interval:
+            self.interval *= _SPEED_UP
+            if self.interval < _MIN_INTERVAL:
+                self.interval = 0.0
 
     def remaining(self) -> float:
-        """Seconds until requests may go again (0 when open)."""
+        """Seconds until the gate opens (0 when open)."""
         return max(0.0, self._until - self._clock())
 
     async def wait(self) -> None:
-        """Return once the gate is open; a pause extended meanwhile is honoured too."""
+        """Wait for the gate to open and for this request's turn in the pace."""
         while True:
-            until = self._until
-            delay = until - self._clock()
-            if delay <= 0:
+            now = self._clock()
+            start = max(now, self._until)
+            if self.interval:
+                start = max(start, self._next_start)
+                self._next_start = start + self.interval
+            if start <= now:
                 return
-            await sleep(delay)
-            if self._until == until:
+            until = self._until
+            await sleep(start - now)
+            if self._until <= until:
                 return

@@ -11,7 +11,6 @@ import tenacity
 from . import _ratelimit
 from ._config import RetryPolicy
 from ._errors import APIConnectionError, APIStatusError, RateLimitError
-from ._ratelimit import RateLimitGate
 from ._sansio import TRANSIENT_STATUSES
 
 logger = logging.getLogger("indica_async")
@@ -44,7 +43,6 @@ def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
 def build_retrying(
     policy: RetryPolicy,
     *,
-    gate: RateLimitGate,
     description: str,
     on_retry: Callable[[], None] | None = None,
 ) -> tenacity.AsyncRetrying:
@@ -53,8 +51,6 @@ def build_retrying(
     def before_sleep(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         wait = state.upcoming_sleep
-        if isinstance(exc, RateLimitError):
-            gate.pause(wait)
         if on_retry is not None:
             on_retry()
         logger.warning(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import AsyncGenerator, Callable, Coroutine, Sequence
 from typing import Any
 
@@ -20,6 +21,8 @@ from ._windows import Verdict, Window, WindowPlanner, WindowRequest
 from .models import Customer
 
 __all__ = ["Page", "Progress", "walk_pages"]
+
+logger = logging.getLogger("indica_async")
 
 
 @attrs.frozen
@@ -63,6 +66,10 @@ class Progress:
     pages: int = 0
     customers: int = 0
     duplicates_dropped: int = 0
+    #: Single days that came back short but as large as anything the server ever
+    #: returned, before any cap on ``limit`` was seen: if the server caps ``limit`` at
+    #: exactly that count they may hold more. Empty in all but pathological cases.
+    unverified_days: dict[dt.date, int] = attrs.field(factory=dict)
 
 
 Fetch = Callable[[WindowRequest], Coroutine[Any, Any, Sequence[Customer]]]
@@ -107,6 +114,7 @@ async def walk_pages(
                 in_flight[asyncio.create_task(fetch(request))] = request
             if not in_flight:
                 if not ready and planner.done:
+                    _report_unverified(planner, progress)
                     return
                 raise AssertionError("window walk stalled")  # pragma: no cover - a bug
             done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
@@ -141,6 +149,17 @@ def _result_with_window(
     except APIError as exc:
         exc.window = window
         raise
+
+
+def _report_unverified(planner: WindowPlanner, progress: Progress) -> None:
+    progress.unverified_days = planner.unverified_days
+    if progress.unverified_days:
+        days = ", ".join(d.isoformat() for d in sorted(progress.unverified_days))
+        logger.warning(
+            "could not verify that these days are complete (the server may cap limit at "
+            "the count they returned): %s",
+            days,
+        )
 
 
 def _copy_planner_counters(planner: WindowPlanner, progress: Progress) -> None:
