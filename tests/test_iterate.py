@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import math
 from collections import Counter
 
@@ -98,7 +99,7 @@ async def test_pages_are_ordered_contiguous_and_carry_their_window() -> None:
         ]
     assert pages[0].first_day == day(0)
     assert pages[-1].last_day == dt.date(2024, 12, 31)
-    for before, after in zip(pages, pages[1:]):
+    for before, after in itertools.pairwise(pages):
         assert before.last_day + dt.timedelta(days=1) == after.first_day
     created = {r.id: r.created for r in sandbox.records}
     for page in pages:
@@ -124,7 +125,9 @@ async def test_both_envelopes() -> None:
     for envelope in ("bare", "data"):
         config = SandboxConfig(customers=500, envelope=envelope)  # type: ignore[arg-type]
         async with Sandbox(config) as sandbox, client_for(sandbox) as client:
-            got = [c.id async for c in client.customers.iterate(start_date=D0, end_date="2024-12-31")]
+            got = [
+                c.id async for c in client.customers.iterate(start_date=D0, end_date="2024-12-31")
+            ]
         assert sorted(got) == sorted(sandbox.records.ids)
 
 
@@ -160,7 +163,9 @@ async def test_a_full_single_day_is_escalated_then_reported() -> None:
         ]
         assert sorted(got) == sorted(sandbox.records.ids)
         assert progress.limits_escalated >= 1
-        assert any(r.limit == 30 and r.start_date == r.end_date for r in sandbox.stats.list_requests)
+        assert any(
+            r.limit == 30 and r.start_date == r.end_date for r in sandbox.stats.list_requests
+        )
 
         with pytest.raises(WindowOverflowError) as info:
             async for _ in client.customers.iterate(
@@ -204,7 +209,11 @@ async def test_concurrency_is_bounded_per_walk_and_per_client() -> None:
 
 async def test_many_ranges_at_once_each_get_their_own_customers() -> None:
     config = SandboxConfig(customers=3000, seed=6, distribution="growing")
-    ranges = [("2024-01-01", "2024-03-31"), ("2024-02-15", "2024-09-30"), ("2024-09-01", "2024-12-31")]
+    ranges = [
+        ("2024-01-01", "2024-03-31"),
+        ("2024-02-15", "2024-09-30"),
+        ("2024-09-01", "2024-12-31"),
+    ]
     async with Sandbox(config) as sandbox, client_for(sandbox) as client:
 
         async def walk(start: str, end: str) -> list[int]:
@@ -214,7 +223,7 @@ async def test_many_ranges_at_once_each_get_their_own_customers() -> None:
             ]
 
         results = await asyncio.gather(*(walk(s, e) for s, e in ranges))
-    for (start, end), got in zip(ranges, results):
+    for (start, end), got in zip(ranges, results, strict=True):
         expected = truth(sandbox.records, dt.date.fromisoformat(start), dt.date.fromisoformat(end))
         assert sorted(got) == sorted(expected)
 
