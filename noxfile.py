@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import nox
 
 nox.options.sessions = ["tests", "lint", "typecheck"]
@@ -34,11 +36,45 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """The full fault soak (100,000 customers, 30% faults); CI runs a reduced one."""
+    session.install("-e", ".[test]")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "tests/test_soak.py",
+        "-p",
+        "no:cacheprovider",
+        "-s",
+        *session.posargs,
+        env={"INDICA_SOAK_FULL": "1"},
+    )
+
+
+@nox.session(python=PYTHON)
+def package(session: nox.Session) -> None:
+    """Build the wheel and sdist, install the wheel alone, import it, run the CLI."""
+    session.install("build>=1")
+    tmp = session.create_tmp()
+    session.run("python", "-m", "build", "--outdir", tmp)
+    wheels = [f for f in os.listdir(tmp) if f.endswith(".whl")]
+    session.install(f"{tmp}/{wheels[0]}[cli]")
+    session.run("python", "-c", "import indica_async; print(indica_async.__version__)")
+    session.run("indica-async", "--help", silent=True)
+
+
+@nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks against peers (httpx + pydantic, msgspec); writes figures to stdout."""
     session.install("-e", ".[cli]", "psutil>=5.9", *BENCH_PEERS)
     session.run("python", "-m", "benchmarks.run", *session.posargs)
     session.run(
-        "python", "-m", "pytest", "benchmarks/test_decode_bench.py", "--benchmark-only",
-        "-p", "no:cacheprovider",
+        "python",
+        "-m",
+        "pytest",
+        "benchmarks/test_decode_bench.py",
+        "--benchmark-only",
+        "-p",
+        "no:cacheprovider",
     )
