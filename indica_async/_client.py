@@ -27,6 +27,8 @@ from ._errors import (
     APITimeoutError,
     ClientStateError,
     ConfigurationError,
+    IndicaError,
+    InvalidArgumentError,
     RateLimitError,
 )
 from ._ratelimit import RateLimitGate
@@ -87,7 +89,7 @@ class AsyncIndicaClient:
         self._api_key = key
         self._headers = build_headers(key)
         self.base_url = check_base_url(base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
-        self.timeout = _as_timeout(timeout) or Timeout()
+        self.timeout = _as_timeout(timeout, ConfigurationError) or Timeout()
         policy = retry or RetryPolicy()
         if max_retries is not None:
             policy = attrs.evolve(policy, max_retries=max_retries)
@@ -170,8 +172,11 @@ class AsyncIndicaClient:
         session = self._open()
         policy = self.retry
         if max_retries is not None:
-            policy = attrs.evolve(policy, max_retries=max_retries)
-        attempt_timeout = _as_timeout(timeout) or self.timeout
+            try:
+                policy = attrs.evolve(policy, max_retries=max_retries)
+            except ConfigurationError as exc:
+                raise InvalidArgumentError(str(exc)) from None
+        attempt_timeout = _as_timeout(timeout, InvalidArgumentError) or self.timeout
         url = yarl.URL(self.base_url + path, encoded=True)
         if params:
             url = url.with_query(params)
@@ -208,8 +213,8 @@ class AsyncIndicaClient:
         client_timeout = aiohttp.ClientTimeout(
             total=max(0.001, min(total, budget)), connect=timeout.connect
         )
-        await self._gate.wait()
         async with self._slots:
+            # Waiting inside the slot: the gate's pace counts requests actually sent.
             await self._gate.wait()
             self.stats.requests += 1
             try:
@@ -249,9 +254,9 @@ class AsyncIndicaClient:
         raise error
 
 
-def _as_timeout(value: float | Timeout | None) -> Timeout | None:
+def _as_timeout(value: float | Timeout | None, error: type[IndicaError]) -> Timeout | None:
     if value is None or isinstance(value, Timeout):
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigurationError("timeout must be a positive number of seconds or a Timeout")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise error("timeout must be a positive number of seconds or a Timeout")
     return Timeout(total=float(value))

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import attrs
+
+from ._errors import ConfigurationError
 
 DEFAULT_BASE_URL = "https://api.indicaonline.com/open_api/v2.3"
 ENV_API_KEY = "INDICA_API_KEY"
@@ -37,26 +42,58 @@ DEFAULT_CONCURRENCY = 8
 BODY_EXCERPT_CHARS = 200
 
 
+def _number(*, minimum: float, inclusive: bool, optional: bool = False) -> Any:
+    """An attrs validator raising `ConfigurationError` (the SDK raises only its own errors)."""
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None and optional:
+            return
+        ok = (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and not math.isnan(value)
+            and (value >= minimum if inclusive else value > minimum)
+        )
+        if not ok:
+            bound = f">= {minimum:g}" if inclusive else f"> {minimum:g}"
+            raise ConfigurationError(f"{attribute.name} must be a number {bound}, got {value!r}")
+
+    return check
+
+
+def _count(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not int or value < 0:
+        raise ConfigurationError(f"{attribute.name} must be an int >= 0, got {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class Timeout:
     """Per-attempt timeouts in seconds; ``None`` disables one."""
 
-    connect: float | None = DEFAULT_CONNECT_TIMEOUT
-    total: float | None = DEFAULT_ATTEMPT_TIMEOUT
+    connect: float | None = attrs.field(
+        default=DEFAULT_CONNECT_TIMEOUT,
+        validator=_number(minimum=0, inclusive=False, optional=True),
+    )
+    total: float | None = attrs.field(
+        default=DEFAULT_ATTEMPT_TIMEOUT,
+        validator=_number(minimum=0, inclusive=False, optional=True),
+    )
 
 
 @attrs.frozen(kw_only=True)
 class RetryPolicy:
     """When and how long to retry transient failures (429, 5xx, resets, timeouts)."""
 
-    max_retries: int = attrs.field(default=DEFAULT_MAX_RETRIES, validator=attrs.validators.ge(0))
+    max_retries: int = attrs.field(default=DEFAULT_MAX_RETRIES, validator=_count)
     max_retry_time: float = attrs.field(
-        default=DEFAULT_MAX_RETRY_TIME, validator=attrs.validators.gt(0)
+        default=DEFAULT_MAX_RETRY_TIME, validator=_number(minimum=0, inclusive=False)
     )
     initial_backoff: float = attrs.field(
-        default=DEFAULT_INITIAL_BACKOFF, validator=attrs.validators.ge(0)
+        default=DEFAULT_INITIAL_BACKOFF, validator=_number(minimum=0, inclusive=True)
     )
-    max_backoff: float = attrs.field(default=DEFAULT_MAX_BACKOFF, validator=attrs.validators.ge(0))
+    max_backoff: float = attrs.field(
+        default=DEFAULT_MAX_BACKOFF, validator=_number(minimum=0, inclusive=True)
+    )
     max_retry_after: float = attrs.field(
-        default=DEFAULT_MAX_RETRY_AFTER, validator=attrs.validators.ge(0)
+        default=DEFAULT_MAX_RETRY_AFTER, validator=_number(minimum=0, inclusive=True)
     )

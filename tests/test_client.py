@@ -419,3 +419,27 @@ async def test_a_client_used_from_a_second_event_loop_fails_clearly(
         assert not thread.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], ClientStateError)
     assert "another event loop" in str(outcome[0])
+
+
+def test_settings_classes_raise_the_sdks_own_error() -> None:
+    for bad in (
+        {"max_retries": -1},
+        {"max_retries": 1.5},
+        {"max_retry_time": 0},
+        {"max_backoff": float("nan")},
+    ):
+        with pytest.raises(ConfigurationError):
+            RetryPolicy(**bad)  # type: ignore[arg-type]
+    for bad_timeout in ({"total": 0}, {"connect": -1}, {"total": True}):
+        with pytest.raises(ConfigurationError):
+            Timeout(**bad_timeout)  # type: ignore[arg-type]
+    assert Timeout(connect=None, total=None).total is None
+
+
+async def test_bad_per_call_options_raise_before_any_request(
+    http: aioresponses, client: AsyncIndicaClient
+) -> None:
+    for options in ({"max_retries": -1}, {"max_retries": "3"}, {"timeout": 0}, {"timeout": "5"}):
+        with pytest.raises(InvalidArgumentError):
+            await client.customers.get(1, **options)  # type: ignore[arg-type]
+    assert calls(http) == []
