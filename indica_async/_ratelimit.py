@@ -7,7 +7,10 @@ import time
 from collections.abc import Callable
 
 #: After a 429, each success shortens the pacing interval by this factor.
-_SPEED_UP = 0.9
+_SPEED_UP = 0.95
+#: The first 429 sets the pace to this share of the server's wait: Retry-After says
+#: when one request may go again, not how far apart all of them must be.
+_FIRST_PACE = 1 / 8
 #: Below this interval (seconds), pacing is switched off again.
 _MIN_INTERVAL = 0.001
 #: The pace never drops below one request per this many seconds.
@@ -24,9 +27,10 @@ class RateLimitGate:
 
     A 429 closes the gate for the server's ``Retry-After``: every request of the client
     waits, not only the one that was refused. When it opens, requests do not rush out
-    together; they start at least ``interval`` apart, where ``interval`` is the wait the
-    server asked for (doubled by each further 429) and shrinks with every success, so
-    the client settles near the rate the server allows.
+    together; they start at least ``interval`` apart. The interval doubles with each
+    429 that still comes and shrinks a little with every success (AIMD, as in TCP), so
+    the client settles near the rate the server allows and recovers full speed after a
+    lone 429.
     """
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
@@ -40,16 +44,19 @@ class RateLimitGate:
     def pause(self, seconds: float) -> None:
         """Close the gate for ``seconds`` (never shortening a pause) and slow the pace.
 
-        Only a 429 that arrives after the previous pause has ended slows the pace
-        further; the others are the same burst, refused together.
+        The pace doubles only for a 429 that arrives after the previous pause ended
+        (the pace was still too fast); the others are the same burst, refused together.
         """
         self.pauses += 1
         seconds = max(0.0, seconds)
         now = self._clock()
-        fresh = now >= self._until
+        if not self.interval:
+            self.interval = max(_MIN_INTERVAL, seconds * _FIRST_PACE)
+        elif now >= self._until:
+            self.interval = min(_MAX_INTERVAL, 2 * self.interval)
         self._until = max(self._until, now + seconds)
-        grown = 2 * self.interval if fresh else self.interval
-        self.interval = min(_MAX_INTERVAL, max(grown, seconds, _MIN_INTERVAL))
+        # The pace starts again when the gate opens; turns handed out before are void.
+        self._next_start = self._until
 
     def succeeded(self) -> None:
         """A request went through: creep back towards full speed."""

@@ -35,14 +35,22 @@ def test_a_pause_is_never_shortened(clock: FakeClock) -> None:
     assert gate.pauses == 2
 
 
-def test_a_burst_of_429s_sets_the_pace_once_and_a_fresh_one_doubles_it(clock: FakeClock) -> None:
+def test_a_burst_of_429s_sets_the_pace_once_and_a_later_one_doubles_it(clock: FakeClock) -> None:
     gate = RateLimitGate(clock=clock)
     for _ in range(10):
-        gate.pause(0.5)  # ten requests refused together
-    assert gate.interval == 0.5
-    clock.now += 1  # the pause is over; the next 429 is news
-    gate.pause(0.5)
-    assert gate.interval == 1.0
+        gate.pause(0.8)  # ten requests refused together: the pace is set, not compounded
+    assert gate.interval == 0.1
+    clock.now += 1  # the pause is over: a 429 now says the pace is still too fast
+    gate.pause(0.8)
+    assert gate.interval == 0.2
+
+
+def test_a_pause_voids_turns_handed_out_before_it(clock: FakeClock) -> None:
+    gate = RateLimitGate(clock=clock)
+    gate.pause(1)
+    gate._next_start = clock.now + 50  # turns reserved far ahead by earlier waiters
+    gate.pause(1)
+    assert gate._next_start == clock.now + 1
 
 
 def test_successes_bring_the_pace_back_to_full_speed(clock: FakeClock) -> None:
@@ -62,4 +70,4 @@ async def test_waiters_leave_one_interval_apart_after_the_pause(clock: FakeClock
     for _ in range(3):
         await gate.wait()
         starts.append(clock.now)
-    assert starts == [102.0, 104.0, 106.0]
+    assert starts == [102.0, 102.25, 102.5]
