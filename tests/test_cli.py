@@ -1,0 +1,591 @@
+"""The ``indica-async`` command line, run as a subprocess against sandboxes.
+
+Every export is compared exactly with the sandbox's ground truth (`generate_customers`
+with the same config), in the API's JSON shape or flattened for CSV independently of
+the CLI's own code.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import io
+import json
+import os
+import pty
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from indica_async._converters import decode_customer, encode_customer
+from indica_async.cli._formats import CSV_COLUMNS
+from indica_async.sandbox import SandboxConfig, generate_customers
+
+SECRET = "s3cret-Key-0f-the-Test-9b1c"
+WRONG = "wr0ng-Key-Nobody-Has-77aa"
+
+
+# --- helpers -----------------------------------------------------------------------
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INDICA_")}
+    env.update(extra or {})
+    return env
+
+
+def _command(*args: str) -> list[str]:
+    # -W default: an unclosed session or any other warning shows up on stderr.
+    return [sys.executable, "-W", "default", "-m", "indica_async", *args]
+
+
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        _command(*args), cwd=cwd, env=_env(env), capture_output=True, timeout=timeout
+    )
+
+
+def start_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        _command(*args),
+        cwd=cwd,
+        env=_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def assert_clean(stderr: bytes) -> None:
+    """No traceback and no warning (an unclosed client or sandbox would show here)."""
+    text = stderr.decode()
+    for marker in ("Traceback", "Warning", "Unclosed", "Exception ignored"):
+        assert marker not in text, text
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess[bytes], code: int) -> str:
+    assert result.returncode == code, result.stderr.decode()
+    assert_clean(result.stderr)
+    lines = result.stderr.decode().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("indica-async: error: "), lines
+    return lines[0]
+
+
+@functools.cache
+def truth(config: SandboxConfig) -> list[dict[str, Any]]:
+    """Ground truth in the API's shape, nulls normalised as the SDK's decoder does."""
+    return [encode_customer(decode_customer(r.body)) for r in generate_customers(config)]
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return str(value)
+
+
+def csv_truth(bodies: Sequence[dict[str, Any]]) -> list[list[str]]:
+    rows = []
+    for body in bodies:
+        row = []
+        for column in CSV_COLUMNS:
+            top, _, sub = column.partition(".")
+            value = body.get(top)
+            if sub:
+                value = value.get(sub) if isinstance(value, dict) else None
+            row.append(_cell(value))
+        rows.append(row)
+    return rows
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    data = path.read_bytes()
+    assert data.endswith(b"\n")
+    return [orjson.loads(line) for line in data.split(b"\n")[:-1]]
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    data = path.read_bytes()
+    assert data.endswith(b"\r\n")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    assert rows[0] == list(CSV_COLUMNS)
+    return rows[1:]
+
+
+def assert_exact_export(path: Path, fmt: str, expected: list[dict[str, Any]]) -> None:
+    if fmt == "jsonl":
+        got = read_jsonl(path)
+        assert len({c["id"] for c in got}) == len(got), "duplicate customers"
+        assert got == expected
+    else:
+        rows = read_csv(path)
+        assert len({r[0] for r in rows}) == len(rows), "duplicate customers"
+        assert rows == csv_truth(expected)
+
+
+def wait_for_state(
+    state: Path, proc: subprocess.Popen[bytes], *, more_than: int, timeout: float = 30
+) -> dict[str, Any]:
+    """Poll the state file until it records more than ``more_than`` customers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[1].decode()
+        if state.exists():
+            saved: dict[str, Any] = json.loads(state.read_bytes())
+            if saved["customers"] > more_than:
+                return saved
+        time.sleep(0.01)
+    raise AssertionError("the export made no progress")
+
+
+def _read_served(proc: subprocess.Popen[bytes]) -> tuple[str, str]:
+    assert proc.stdout is not None
+    found: dict[str, str] = {}
+    while len(found) < 2:
+        line = proc.stdout.readline().decode().strip()
+        assert line, proc.communicate()[1].decode()
+        name, _, value = line.partition("=")
+        found[name] = value
+    return found["INDICA_BASE_URL"], found["INDICA_API_KEY"]
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> subprocess.CompletedProcess[bytes]:
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+# --- sandboxes served by another process -------------------------------------------
+
+SERVED = SandboxConfig(customers=600, seed=5)
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[str]:
+    """The sandbox package's own server, with a key of the test's choosing: its URL."""
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "indica_async.sandbox", "--port", "0", "--api-key", SECRET),
+            *("--customers", str(SERVED.customers), "--seed", str(SERVED.seed)),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+    )
+    try:
+        url, key = _read_served(proc)
+        assert key == SECRET
+        yield url
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def served_basic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``indica-async sandbox serve --plan basic``: its URL (the key is the default)."""
+    proc = start_cli(
+        "sandbox", "serve", "--port", "0", "--plan", "basic", "--customers", "50",
+        cwd=tmp_path_factory.mktemp("serve"),
+    )  # fmt: skip
+    try:
+        url, key = _read_served(proc)
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/open_api/v2.3")
+        assert key == "sandbox-key"
+        yield url
+    finally:
+        stopped = _stop(proc)
+        assert stopped.returncode == 0
+        assert_clean(stopped.stderr)
+        assert b"50 customers created 2024-01-01 to 2024-12-31, plan basic" in stopped.stderr
+
+
+# --- export --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_export_matches_ground_truth(tmp_path: Path, fmt: str) -> None:
+    # A bursty spread over a partial year at a small limit: splits and raised limits.
+    config = SandboxConfig(
+        customers=2500,
+        seed=7,
+        distribution="bursty",
+        start_date=dt.date(2023, 3, 1),
+        end_date=dt.date(2023, 9, 30),
+    )
+    result = run_cli(
+        "customers", "export", "--sandbox", "--sandbox-customers", "2500",
+        "--sandbox-seed", "7", "--sandbox-distribution", "bursty",
+        "--start-date", "2023-03-01", "--end-date", "2023-09-30",
+        "--limit", "60", "--max-limit", "500", "--format", fmt, "--output", f"out.{fmt}",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    assert_clean(result.stderr)
+    assert result.stdout == b""
+    assert_exact_export(tmp_path / f"out.{fmt}", fmt, truth(config))
+    summary = result.stderr.decode().splitlines()
+    assert summary[0].startswith("indica-async: wrote 2,500 customers in ")
+    assert f"to out.{fmt} in " in summary[0]
+    assert "0 windows split" not in summary[1]
+    # No progress bar when stderr is not a terminal.
+    assert "exporting" not in result.stderr.decode()
+    assert b"\x1b[" not in result.stderr
+
+
+def test_the_readme_command(tmp_path: Path) -> None:
+    command = (
+        "indica-async customers export --sandbox --start-date 2024-01-01 "
+        "--end-date 2024-12-31 --output customers.jsonl"
+    )
+    result = run_cli(*command.split()[1:], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    assert_clean(result.stderr)
+    assert read_jsonl(tmp_path / "customers.jsonl") == truth(SandboxConfig(customers=10_000))
+
+
+def test_export_to_stdout_survives_faults(tmp_path: Path) -> None:
+    config = SandboxConfig(customers=1200, seed=2)
+    result = run_cli(
+        "customers", "export", "--sandbox", "--sandbox-customers", "1200", "--sandbox-seed",
+        "2", "--sandbox-fault-rate", "0.25", "--start-date", "2024-01-01",
+        "--end-date", "2024-12-31", "--limit", "80",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    assert_clean(result.stderr)
+    (tmp_path / "stdout.jsonl").write_bytes(result.stdout)
+    assert_exact_export(tmp_path / "stdout.jsonl", "jsonl", truth(config))
+    assert "to stdout" in result.stderr.decode()
+    stderr = result.stderr.decode()
+    assert " 0 retries" not in stderr
+    assert " retries" in stderr or " retry," in stderr
+    # Each retry is reported as it happens.
+    assert "indica-async: warning: retrying GET /customers in " in stderr
+
+
+def test_quiet_prints_nothing_on_stderr(tmp_path: Path) -> None:
+    # Faults too: the SDK's retry warnings are silenced as well.
+    result = run_cli(
+        "customers", "export", "--sandbox", "--sandbox-customers", "300",
+        "--sandbox-fault-rate", "0.3", "--limit", "20", "--start-date", "2024-01-01",
+        "--end-date", "2024-12-31", "--output", "q.jsonl", "--quiet",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0
+    assert result.stderr == b""
+    assert result.stdout == b""
+    assert read_jsonl(tmp_path / "q.jsonl") == truth(SandboxConfig(customers=300))
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
+    args = (
+        "customers", "export", "--sandbox", "--sandbox-customers", "800",
+        "--sandbox-latency", "0.03", "--concurrency", "1", "--limit", "50",
+        "--start-date", "2024-01-01", "--end-date", "2024-12-31", "--output", "p.jsonl",
+    )  # fmt: skip
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        _command(*args),
+        cwd=tmp_path,
+        env=_env({"TERM": "xterm", "COLUMNS": "200"}),
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO once the child's side is closed
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        assert proc.wait(timeout=60) == 0
+    finally:
+        reader.join(timeout=10)
+        os.close(master)
+    shown = b"".join(chunks).decode()
+    assert "exporting" in shown
+    assert "/366 days" in shown
+    assert " requests" in shown and " retries" in shown and "/s" in shown
+    assert "indica-async: wrote 800 customers" in shown
+
+    # Without a terminal (every other test) there is no bar: see
+    # test_export_matches_ground_truth.
+
+
+def test_export_from_a_served_sandbox_never_shows_the_key(tmp_path: Path, served: str) -> None:
+    result = run_cli(
+        "customers", "export", "--base-url", served, "--api-key-env", "MY_INDICA_KEY",
+        "--start-date", "2024-01-01", "--end-date", "2024-12-31", "--format", "csv",
+        "--output", "s.csv", "--resume", "s.state",
+        cwd=tmp_path, env={"MY_INDICA_KEY": SECRET},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    assert_clean(result.stderr)
+    assert_exact_export(tmp_path / "s.csv", "csv", truth(SERVED))
+    for blob in (result.stdout, result.stderr, *(p.read_bytes() for p in tmp_path.iterdir())):
+        assert SECRET.encode() not in blob
+
+
+# --- get -----------------------------------------------------------------------------
+
+
+def test_get_by_id_and_state_id(tmp_path: Path, served: str) -> None:
+    bodies = truth(SERVED)
+    odd = [b for b in bodies if b["state_id"] and (" " in b["state_id"] or "/" in b["state_id"])]
+    spaced = next(b for b in odd if " " in b["state_id"])
+    slashed = next(b for b in odd if "/" in b["state_id"])
+    env = {"INDICA_API_KEY": SECRET, "INDICA_BASE_URL": served}
+    for args, expected in [
+        ((str(bodies[17]["id"]),), bodies[17]),
+        (("--state-id", bodies[3]["state_id"]), bodies[3]),
+        (("--state-id", spaced["state_id"]), spaced),
+        (("--state-id", slashed["state_id"]), slashed),
+    ]:
+        result = run_cli("customers", "get", *args, cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr.decode()
+        assert result.stderr == b""
+        assert result.stdout.endswith(b"}\n") and result.stdout.count(b"\n") == 1
+        assert orjson.loads(result.stdout) == expected
+        assert SECRET.encode() not in result.stdout
+
+
+def test_get_from_the_in_process_sandbox(tmp_path: Path) -> None:
+    body = truth(SandboxConfig(customers=300, seed=9))[123]
+    result = run_cli(
+        "customers", "get", "--sandbox", "--sandbox-customers", "300", "--sandbox-seed", "9",
+        str(body["id"]),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stderr == b""
+    assert orjson.loads(result.stdout) == body
+
+
+# --- exit codes --------------------------------------------------------------------
+
+EXPORT = ("customers", "export", "--sandbox", "--sandbox-customers", "10")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((*EXPORT, "--start-date", "2024-13-01", "--end-date", "2024-12-31"), "start_date"),
+        ((*EXPORT, "--start-date", "2024-05-01", "--end-date", "2024-04-30"), "comes before"),
+        ((*EXPORT, "--start-date", "2024-01-01"), "Missing option '--end-date'"),
+        ((*EXPORT, "--bogus"), "No such option"),
+        ((*EXPORT, "--start-date", "2024-01-01", "--end-date", "2024-01-02", "--resume", "s"),
+         "--resume needs --output"),
+        (("customers", "export", "--sandbox-seed", "3", "--start-date", "2024-01-01",
+          "--end-date", "2024-01-02"), "--sandbox-seed needs --sandbox"),
+        (("customers", "get", "--sandbox", "12", "--state-id", "X"), "either a customer ID"),
+        (("customers", "get", "--sandbox", "0"), "customer_id must be at least 1"),
+        (("customers", "get", "--base-url", "http://example.com/api", "5"), "clear text"),
+        (("sandbox", "serve", "--fault-kinds", "500,nope"), "unknown fault kinds nope"),
+    ],
+)  # fmt: skip
+def test_bad_usage_exits_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    result = run_cli(*args, cwd=tmp_path, env={"INDICA_API_KEY": SECRET})
+    line = assert_one_error_line(result, 2)
+    assert message in line
+    assert SECRET not in line
+
+
+def test_missing_key_exits_3(tmp_path: Path) -> None:
+    result = run_cli("customers", "get", "5", cwd=tmp_path)
+    assert "no API key: set the INDICA_API_KEY environment variable" in assert_one_error_line(
+        result, 3
+    )
+    result = run_cli("customers", "get", "--api-key-env", "OTHER_KEY", "5", cwd=tmp_path)
+    assert "set the OTHER_KEY environment variable" in assert_one_error_line(result, 3)
+
+
+def test_wrong_key_exits_3_without_showing_it(tmp_path: Path, served: str) -> None:
+    for args in [
+        ("customers", "get", "--base-url", served, "42"),
+        ("customers", "export", "--base-url", served, "--start-date", "2024-01-01",
+         "--end-date", "2024-12-31", "--output", "w.jsonl"),
+    ]:  # fmt: skip
+        result = run_cli(*args, cwd=tmp_path, env={"INDICA_API_KEY": WRONG})
+        line = assert_one_error_line(result, 3)
+        assert "401" in line
+        assert WRONG not in line and SECRET not in line
+        assert result.stdout == b""
+    # The export failed before any data: no output was created.
+    assert not (tmp_path / "w.jsonl").exists()
+
+
+def test_basic_plan_lookup_exits_3(tmp_path: Path, served_basic: str) -> None:
+    result = run_cli(
+        "customers", "get", "--base-url", served_basic, "10001",
+        cwd=tmp_path, env={"INDICA_API_KEY": "sandbox-key"},
+    )  # fmt: skip
+    assert "403" in assert_one_error_line(result, 3)
+
+
+def test_not_found_exits_4(tmp_path: Path, served: str) -> None:
+    env = {"INDICA_API_KEY": SECRET, "INDICA_BASE_URL": served}
+    for args in (("1",), ("--state-id", "NO SUCH/ID")):
+        result = run_cli("customers", "get", *args, cwd=tmp_path, env=env)
+        assert "404" in assert_one_error_line(result, 4)
+
+
+def test_unreachable_api_exits_4(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/open_api/v2.3"
+    result = run_cli(
+        "customers", "export", "--base-url", url, "--max-retries", "0", "--start-date",
+        "2024-01-01", "--end-date", "2024-01-31", "--output", "u.jsonl",
+        cwd=tmp_path, env={"INDICA_API_KEY": SECRET},
+    )  # fmt: skip
+    assert "connection failed" in assert_one_error_line(result, 4)
+    assert not (tmp_path / "u.jsonl").exists()
+
+
+def test_missing_cli_extra_exits_2(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['rich'] = None; "
+        "from indica_async.cli import main; raise SystemExit(main(['--help']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, env=_env(), timeout=30
+    )
+    assert result.returncode == 2
+    assert result.stderr.decode().strip() == (
+        "indica-async: error: the command line needs click and rich: "
+        "pip install 'indica-async[cli]'"
+    )
+
+
+def test_help_everywhere(tmp_path: Path) -> None:
+    commands = [(), ("customers", "export"), ("customers", "get"), ("sandbox", "serve")]
+    procs = [start_cli(*args, "--help", cwd=tmp_path) for args in commands]
+    procs.append(start_cli("--version", cwd=tmp_path))
+    results = [(proc, *proc.communicate(timeout=30)) for proc in procs]
+    for proc, out, err in results[:-1]:
+        assert proc.returncode == 0, err.decode()
+        assert out.startswith(b"Usage: indica-async")
+    proc, out, _ = results[-1]
+    assert proc.returncode == 0 and out.startswith(b"indica-async, version ")
+
+
+# --- resume ----------------------------------------------------------------------------
+
+RESUMABLE = SandboxConfig(
+    customers=1500, seed=11, start_date=dt.date(2023, 1, 1), end_date=dt.date(2023, 12, 31)
+)
+
+
+def _resumable(fmt: str, *extra: str) -> tuple[str, ...]:
+    return (
+        "customers", "export", "--sandbox", "--sandbox-customers", "1500",
+        "--sandbox-seed", "11", "--start-date", "2023-01-01", "--end-date", "2023-12-31",
+        "--format", fmt, "--output", f"out.{fmt}", "--resume", "state.json", *extra,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_sigkill_then_rerun_gives_every_customer_once(tmp_path: Path, fmt: str) -> None:
+    slow = _resumable(fmt, "--sandbox-latency", "0.05", "--concurrency", "1", "--limit", "40")
+    out, state = tmp_path / f"out.{fmt}", tmp_path / "state.json"
+    seen = 0
+    for _ in range(2):
+        proc = start_cli(*slow, cwd=tmp_path)
+        saved = wait_for_state(state, proc, more_than=seen)
+        proc.kill()
+        proc.communicate(timeout=10)
+        saved = json.loads(state.read_bytes())
+        assert not saved["complete"]
+        assert out.stat().st_size >= saved["output_bytes"]
+        seen = saved["customers"]
+        # As if the kill had cut a line in half: the rerun must drop the torn tail. It is
+        # longer than the whole export, so overwriting it in place would not do.
+        with out.open("ab") as file:
+            file.write((b'{"id": 1, "first_na' if fmt == "jsonl" else b'1,"Jan') * 300_000)
+
+    done = run_cli(*_resumable(fmt, "--quiet"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stderr == b""
+    assert_exact_export(out, fmt, truth(RESUMABLE))
+    final = json.loads(state.read_bytes())
+    assert final["complete"] is True
+    assert final["customers"] == 1500
+    assert final["output_bytes"] == out.stat().st_size
+
+    # A rerun is a no-op that says so.
+    before = out.read_bytes()
+    again = run_cli(*_resumable(fmt), cwd=tmp_path)
+    assert again.returncode == 0
+    assert "already complete (1,500 customers); nothing to do" in again.stderr.decode()
+    assert out.read_bytes() == before
+
+
+def test_sigint_stops_cleanly_and_resumes(tmp_path: Path) -> None:
+    slow = _resumable("jsonl", "--sandbox-latency", "0.05", "--concurrency", "1", "--limit", "40")
+    out, state = tmp_path / "out.jsonl", tmp_path / "state.json"
+    proc = start_cli(*slow, cwd=tmp_path)
+    wait_for_state(state, proc, more_than=0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert_clean(err)
+    assert err.decode().strip() == (
+        "indica-async: interrupted; progress is saved in state.json: "
+        "run the same command to continue"
+    )
+    saved = json.loads(state.read_bytes())
+    assert not saved["complete"]
+    # A clean stop leaves nothing past the saved length.
+    assert out.stat().st_size == saved["output_bytes"]
+    assert read_jsonl(out) == truth(RESUMABLE)[: saved["customers"]]
+
+    # Concurrency, limit and latency are not part of the fingerprint.
+    fast = _resumable("jsonl", "--concurrency", "4", "--limit", "300")
+    done = run_cli(*fast, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    assert f"resumed at {saved['next_day']}" in done.stderr.decode()
+    assert "the output holds 1,500 customers in all" in done.stderr.decode()
+    assert_exact_export(out, "jsonl", truth(RESUMABLE))
+
+
+def test_resume_refuses_another_export(tmp_path: Path) -> None:
+    args = _resumable("jsonl", "--quiet")
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
+    out = tmp_path / "out.jsonl"
+    before = out.read_bytes()
+    changed = [
+        tuple("2023-11-30" if a == "2023-12-31" else a for a in args),
+        (*args, "--sandbox-seed", "12"),
+        tuple("csv" if a == "jsonl" else a for a in args),
+    ]
+    for other in changed:
+        result = run_cli(*other, cwd=tmp_path)
+        line = assert_one_error_line(result, 2)
+        assert "the resume state state.json belongs to another export" in line
+    assert "end_date" in assert_one_error_line(run_cli(*changed[0], cwd=tmp_path), 2)
+    assert out.read_bytes() == before
