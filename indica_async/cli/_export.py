@@ -291,7 +291,7 @@ async def _walk(
         report.limits_escalated = progress.limits_escalated
         report.server_cap = progress.server_cap
         # `Progress` may not carry the planner's unverified days; read them if it does.
-        report.unverified_days = getattr(progress, "unverified_days", None) or {}
+        report.unverified_days = progress.unverified_days
 
 
 def summary_lines(report: ExportReport) -> list[str]:
