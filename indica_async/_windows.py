@@ -115,7 +115,6 @@ class _CapCheck:
     short_count: int
     pending: int = 2
     total: int = 0
-    largest_half: int = 0
 
 
 @attrs.define
@@ -146,7 +145,6 @@ class WindowPlanner:
     _largest_count: int = attrs.field(default=0, init=False)
     _checks: dict[int, _CapCheck] = attrs.field(init=False, factory=dict)
     _suspects: dict[dt.date, int] = attrs.field(init=False, factory=dict)
-    _checked_counts: set[int] = attrs.field(init=False, factory=set)
     _next_check_id: int = attrs.field(default=1, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -241,11 +239,13 @@ class WindowPlanner:
             self._record_check(request.check, count)
         if count >= self._full_at(asked):
             return self._refetch_full(request, count)
-        suspect = self._is_suspect(window, asked, count)
+        suspect = self._is_suspect(asked, count)
         self._largest_count = max(self._largest_count, count)
         if suspect and window.days > 1:
             return self._queue_cap_check(window, asked, count)
         if suspect:
+            # A day cannot be split to check it: it stays a suspect until a larger
+            # response proves the cap is above its count.
             self._suspects[window.first] = count
         self._samples.append((count, window.days))
         self.days_done += window.days
@@ -285,20 +285,19 @@ class WindowPlanner:
             return Verdict.REFETCH
         raise WindowOverflowError(window.first, count, asked)
 
-    def _is_suspect(self, window: Window, asked: int, count: int) -> bool:
+    def _is_suspect(self, asked: int, count: int) -> bool:
         # A count below the largest seen is below any cap (the server returned more
-        # once), so only a short response that ties or beats it may be cut short. A tie
-        # with a count already checked is trusted: were the cap exactly that count, the
-        # check would have had to land on a window of exactly that size by chance.
+        # once), so only a short response that ties or beats it may be cut short.
         return (
             self.detect_cap
             and self.cap is None
             and 0 < count < asked
             and count >= self._largest_count
-            and count not in self._checked_counts
         )
 
     def _queue_cap_check(self, window: Window, asked: int, count: int) -> Verdict:
+        # Even a tie with a count checked before is checked again: the cap may equal,
+        # by chance, the exact size of the window checked then.
         self.cap_checks += 1
         check_id = self._next_check_id
         self._next_check_id += 1
@@ -319,14 +318,9 @@ class WindowPlanner:
             return
         check.pending -= 1
         check.total += count
-        check.largest_half = max(check.largest_half, count)
         if check.pending:
             return
         del self._checks[check_id]
-        if check.largest_half < check.short_count:
-            # Both halves came back smaller: the whole really held its count. (A half
-            # that ties the whole proves nothing; it is a suspect of its own.)
-            self._checked_counts.add(check.short_count)
         if check.total > check.short_count:
             self.cap = check.short_count
             for day, suspect in self._suspects.items():
