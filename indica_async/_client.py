@@ -167,8 +167,15 @@ class AsyncIndicaClient:
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
         on_retry: Callable[[], None] | None = None,
+        label: str | None = None,
+        parse: Callable[[bytes], object] = read_json,
     ) -> object:
-        """GET ``path`` with retries and return its parsed JSON body."""
+        """GET ``path`` with retries; return its body as ``parse`` reads it (by default,
+        its parsed JSON). An `APIError` that ``parse`` raises is never retried.
+
+        ``label`` stands for ``path`` in logs and on exceptions, where the path holds
+        personal data (a state ID number).
+        """
         session = self._open()
         policy = self.retry
         if max_retries is not None:
@@ -188,14 +195,15 @@ class AsyncIndicaClient:
 
         loop = asyncio.get_running_loop()
         deadline = loop.time() + policy.max_retry_time
-        retrying = build_retrying(policy, description=f"GET {path}", on_retry=retried)
+        shown = label or path
+        retrying = build_retrying(policy, description=f"GET {shown}", on_retry=retried)
         async for attempt in retrying:
             with attempt:
-                body = await self._send(session, url, path, attempt_timeout, deadline - loop.time())
+                body = await self._send(session, url, shown, attempt_timeout, deadline)
                 try:
-                    return read_json(body)
+                    return parse(body)
                 except APIError as exc:
-                    exc.method, exc.path = "GET", path
+                    exc.method, exc.path = "GET", shown
                     raise
         raise AssertionError("unreachable: tenacity either returns or raises")
 
@@ -205,20 +213,34 @@ class AsyncIndicaClient:
         url: yarl.URL,
         path: str,
         timeout: Timeout,
-        budget: float,
+        deadline: float,
     ) -> bytes:
-        """One attempt: wait for the gate and a slot, send, read the whole body."""
+        """One attempt: wait for a slot and the gate, send, read the whole body.
+
+        ``deadline`` (loop time) ends the call's budget: waiting for a slot or for the
+        gate counts against it, and the attempt's own timeout is cut to what is left.
+        """
         assert self._slots is not None
-        total = timeout.total if timeout.total is not None else budget
-        client_timeout = aiohttp.ClientTimeout(
-            total=max(0.001, min(total, budget)), connect=timeout.connect
-        )
+        loop = asyncio.get_running_loop()
         async with self._slots:
             # Waiting inside the slot: the gate's pace counts requests actually sent.
             await self._gate.wait()
+            budget = deadline - loop.time()
+            if budget <= 0:
+                raise APITimeoutError(
+                    "the call's time budget ran out waiting to send", method="GET", path=path
+                )
+            total = timeout.total if timeout.total is not None else budget
+            client_timeout = aiohttp.ClientTimeout(
+                total=min(total, budget), connect=timeout.connect
+            )
             self.stats.requests += 1
             try:
-                async with session.get(url, headers=self._headers, timeout=client_timeout) as resp:
+                # Never follow a redirect: aiohttp would resend X-Api-Key to whatever
+                # origin (or plain-http URL) the Location names. A 3xx is an error here.
+                async with session.get(
+                    url, headers=self._headers, timeout=client_timeout, allow_redirects=False
+                ) as resp:
                     body = await resp.read()
                     status = resp.status
                     retry_after = resp.headers.get("Retry-After")
@@ -248,9 +270,13 @@ class AsyncIndicaClient:
             return body
         if isinstance(error, RateLimitError):
             self.stats.rate_limited += 1
-            self._gate.pause(
+            # The server's wait is honoured up to max_retry_after here too: the gate holds
+            # back every request of the client, so an uncapped Retry-After (an hour, or an
+            # HTTP date rounded up to whole seconds) would stall them all beyond the policy.
+            wait = (
                 error.retry_after if error.retry_after is not None else self.retry.initial_backoff
             )
+            self._gate.pause(min(wait, self.retry.max_retry_after))
         raise error
 
 

@@ -16,6 +16,7 @@ from typing import Final
 from urllib.parse import quote, urlsplit
 
 import orjson
+import yarl
 
 from ._config import BODY_EXCERPT_CHARS
 from ._errors import (
@@ -34,6 +35,8 @@ from ._version import __version__
 
 USER_AGENT: Final = f"indica-async/{__version__}"
 LIST_PATH: Final = "/customers"
+#: What logs and exceptions show for a state-id lookup's path: never the state ID itself.
+STATE_ID_LABEL: Final = "/customers/state-id/{state_id}"
 
 #: Statuses worth another attempt: rate limited, or a server or gateway failure.
 TRANSIENT_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
@@ -90,6 +93,9 @@ def check_state_id(value: object) -> str:
         raise InvalidArgumentError(f"state_id must be a str, got {type(value).__name__}")
     if not value.strip():
         raise InvalidArgumentError("state_id must not be empty")
+    if value in (".", ".."):
+        # Sent as a path segment, a dot segment would be resolved to another endpoint.
+        raise InvalidArgumentError("state_id must not be '.' or '..'")
     return value
 
 
@@ -134,6 +140,14 @@ def check_base_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {url!r}")
+    # Requests are built with yarl: it must parse the URL, and find the same host, or the
+    # loopback check above would be about another host than the one connected to.
+    try:
+        host = yarl.URL(url, encoded=True).host
+    except ValueError:
+        raise ConfigurationError(f"base_url is not a valid URL: {url!r}") from None
+    if host is None or host.lower() != parts.hostname:
+        raise ConfigurationError(f"base_url names its host ambiguously: {url!r}")
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise ConfigurationError(
             "base_url uses plain http:// to a non-loopback host; the API key would be sent "

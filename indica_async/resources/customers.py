@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import builtins
+import typing
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Protocol
 
 from .._config import DEFAULT_CONCURRENCY, DEFAULT_LIMIT, DEFAULT_MAX_LIMIT, Timeout
-from .._converters import decode_customer, decode_customers
+from .._converters import decode_customer, decode_list_body
 from .._errors import APIError, InvalidArgumentError
 from .._sansio import (
     LIST_PATH,
+    STATE_ID_LABEL,
     DateLike,
     check_positive_int,
     check_state_id,
     customer_path,
     list_params,
     parse_range,
-    read_list,
     state_id_path,
 )
 from .._walk import Page, Progress, walk_pages
@@ -38,6 +39,8 @@ class GetJSON(Protocol):
         timeout: float | Timeout | None = None,
         max_retries: int | None = None,
         on_retry: Callable[[], None] | None = None,
+        label: str | None = None,
+        parse: Callable[[bytes], object] = ...,
     ) -> object: ...
 
 
@@ -69,8 +72,11 @@ class CustomersResource:
     ) -> Customer:
         """One customer by state ID number. `NotFoundError` if none; needs the PRO plan."""
         path = state_id_path(check_state_id(state_id))
-        data = await self._get_json(path, timeout=timeout, max_retries=max_retries)
-        return self._decode_one(data, path)
+        # The state ID number is personal data: logs and errors show the route instead.
+        data = await self._get_json(
+            path, timeout=timeout, max_retries=max_retries, label=STATE_ID_LABEL
+        )
+        return self._decode_one(data, STATE_ID_LABEL)
 
     async def list(
         self,
@@ -142,8 +148,12 @@ class CustomersResource:
         lookahead = (
             2 * concurrency if lookahead is None else check_positive_int(lookahead, "lookahead")
         )
-        if not isinstance(ordered, bool) or not isinstance(dedupe, bool):
-            raise InvalidArgumentError("ordered and dedupe must be bools")
+        if not all(isinstance(flag, bool) for flag in (ordered, dedupe, detect_cap)):
+            raise InvalidArgumentError("ordered, dedupe and detect_cap must be bools")
+        if progress is not None and not isinstance(progress, Progress):
+            raise InvalidArgumentError(
+                f"progress must be a Progress, got {type(progress).__name__}"
+            )
         progress = progress if progress is not None else Progress()
 
         def retried() -> None:
@@ -214,14 +224,20 @@ class CustomersResource:
     ) -> builtins.list[Customer]:
         window = request.window
         params = list_params(window.first, window.last, request.limit)
-        data = await self._get_json(
-            LIST_PATH, params, timeout=timeout, max_retries=max_retries, on_retry=on_retry
+        # Parsed and decoded in one step (see decode_list_body); a DecodeError carries the
+        # request's method and path like any APIError of the request.
+        customers = await self._get_json(
+            LIST_PATH,
+            params,
+            timeout=timeout,
+            max_retries=max_retries,
+            on_retry=on_retry,
+            parse=self._parse_list,
         )
-        try:
-            return decode_customers(read_list(data), strict=self._strict)
-        except APIError as exc:
-            exc.method, exc.path = "GET", LIST_PATH
-            raise
+        return typing.cast(builtins.list[Customer], customers)
+
+    def _parse_list(self, body: bytes) -> builtins.list[Customer]:
+        return decode_list_body(body, strict=self._strict)
 
     def _decode_one(self, data: object, path: str) -> Customer:
         try:
