@@ -40,7 +40,7 @@ _MAX_GROWTH = 4
 #: How many recent windows the density estimate looks at.
 _DENSITY_SAMPLES = 9
 #: Days of the first window when nothing is known yet and no size was asked for.
-DEFAULT_INITIAL_DAYS = 7
+DEFAULT_INITIAL_DAYS = 1
 
 
 @attrs.frozen(order=True)
@@ -145,6 +145,7 @@ class WindowPlanner:
     _largest_count: int = attrs.field(default=0, init=False)
     _checks: dict[int, _CapCheck] = attrs.field(init=False, factory=dict)
     _suspects: dict[dt.date, int] = attrs.field(init=False, factory=dict)
+    _full_floor: float = attrs.field(default=0.0, init=False)
     _next_check_id: int = attrs.field(default=1, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -183,11 +184,15 @@ class WindowPlanner:
         """Customers per day in recent complete windows, or ``None`` before any is known.
 
         The median of the windows' densities: one burst day must not shrink every
-        window after it.
+        window after it. Before any window is complete, a guess from the full ones.
         """
-        if not self._samples:
-            return None
-        return statistics.median(count / days for count, days in self._samples)
+        if self._samples:
+            return statistics.median(count / days for count, days in self._samples)
+        if self._full_floor:
+            # Only full windows so far: their density is at least count/days. Guessing
+            # twice that lets the walk start its concurrent windows a round trip sooner.
+            return 2 * self._full_floor
+        return None
 
     # --- handing out work -----------------------------------------------------
 
@@ -268,6 +273,7 @@ class WindowPlanner:
     def _refetch_full(self, request: WindowRequest, count: int) -> Verdict:
         window, asked = request.window, request.limit
         self._largest_count = max(self._largest_count, count)
+        self._full_floor = max(self._full_floor, count / window.days)
         larger = self._full_at(self.max_limit)
         if window.days > 1:
             # The halves may use the larger limit: a full window is usually a burst,

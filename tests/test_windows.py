@@ -15,7 +15,7 @@ from indica_async import InvalidArgumentError, WindowOverflowError
 from indica_async._windows import Verdict, Window, WindowPlanner, WindowRequest, plan_days
 
 D0 = dt.date(2024, 1, 1)
-LOSSES: list[Window] = []
+lost_windows: list[Window] = []
 
 
 def day(n: int) -> dt.date:
@@ -54,7 +54,7 @@ def simulate(
             if planner.record(request, served) is Verdict.COMPLETE:
                 if served != true:
                     assert allow_loss, f"{request.window} lost {true - served} customers"
-                    LOSSES.append(request.window)
+                    lost_windows.append(request.window)
                 complete.append(request.window)
     return complete, requests
 
@@ -111,14 +111,28 @@ def test_planner_rejects_bad_arguments() -> None:
 def test_first_request_waits_alone_until_density_is_known() -> None:
     planner = WindowPlanner(D0, day(99), limit=100, max_limit=200)
     first = planner.next_request()
-    assert first is not None and first.window == Window(D0, day(6))
+    assert first is not None and first.window == Window(D0, D0)
     assert planner.next_request() is None  # nothing known yet: one probe in flight
-    assert planner.record(first, 35) is Verdict.REFETCH  # first short page: a cap check
-    assert planner.cap_checks == 1
+    assert planner.record(first, 35) is Verdict.COMPLETE
+    assert planner.density() == 35
+    # 35/day at limit 100: two-day windows (70 expected, 87 with headroom), several at once.
+    windows = [planner.next_request() for _ in range(3)]
+    assert [w.window.days for w in windows if w] == [2, 2, 2]
+
+
+def test_a_full_probe_gives_a_density_guess_at_once() -> None:
+    planner = WindowPlanner(D0, day(99), limit=100, max_limit=200, initial_days=10)
+    probe = planner.next_request()
+    assert probe is not None
+    assert planner.record(probe, 100) is Verdict.REFETCH
+    assert planner.density() == 20  # at least 10/day: guess twice that
+    halves = [planner.next_request(), planner.next_request()]
+    assert all(h is not None and h.window.days == 5 for h in halves)
+    assert planner.next_request() is not None  # new windows go out beside the halves
 
 
 def test_full_window_splits_into_halves_at_the_larger_limit() -> None:
-    planner = WindowPlanner(D0, day(3), limit=10, max_limit=30, detect_cap=False)
+    planner = WindowPlanner(D0, day(3), limit=10, max_limit=30, initial_days=4, detect_cap=False)
     request = planner.next_request()
     assert request == WindowRequest(Window(D0, day(3)), 10)
     assert planner.record(request, 10) is Verdict.REFETCH
@@ -182,7 +196,7 @@ def test_empty_range_widens_windows_like_slow_start() -> None:
     planner = WindowPlanner(D0, day(999), limit=100, max_limit=100)
     windows, requests = simulate({}, planner)
     assert_exact_cover(windows, D0, day(999))
-    assert requests <= math.ceil(math.log2(1000 / 7)) + 2
+    assert requests <= math.ceil(math.log2(1000)) + 2
 
 
 def test_sizes_windows_from_density() -> None:
@@ -246,7 +260,7 @@ def test_planner_is_lossless_or_names_the_overflowing_day(
     max_limit = limit + extra
     planner = WindowPlanner(D0, end, limit=limit, max_limit=max_limit, initial_days=initial)
     ceiling = max_limit if cap is None else min(max_limit, cap)
-    LOSSES.clear()
+    lost_windows.clear()
     try:
         windows, _ = simulate(
             counts, planner, cap=cap, batch=batch, rng=random.Random(seed), allow_loss=True
@@ -261,8 +275,8 @@ def test_planner_is_lossless_or_names_the_overflowing_day(
     # Without a cap nothing may be lost; with one, only single days the planner reports
     # as unverifiable (short, and as large as anything the server ever returned).
     if cap is None:
-        assert LOSSES == []
-    for lost in LOSSES:
+        assert lost_windows == []
+    for lost in lost_windows:
         assert lost.days == 1
         assert lost.first in planner.unverified_days
 
@@ -272,8 +286,8 @@ def test_a_capped_day_is_reported_even_after_a_check_of_its_count() -> None:
     # 34-customer day came back capped at 33: it must be reported, not trusted.
     counts = {D0: 28, day(1): 5, day(2): 34}
     planner = WindowPlanner(D0, day(2), limit=1, max_limit=34, initial_days=2)
-    LOSSES.clear()
+    lost_windows.clear()
     windows, _ = simulate(counts, planner, cap=33, allow_loss=True)
     assert_exact_cover(windows, D0, day(2))
-    assert LOSSES == [Window(day(2), day(2))]
+    assert lost_windows == [Window(day(2), day(2))]
     assert day(2) in planner.unverified_days
