@@ -67,7 +67,8 @@ def package(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks against peers (httpx + pydantic, msgspec); writes figures to stdout."""
-    session.install("-e", ".[cli]", "psutil>=5.9", *BENCH_PEERS)
+    # The test extra too: pyproject carries pytest-asyncio and pytest-timeout settings.
+    session.install("-e", ".[test]", *BENCH_PEERS)
     session.run("python", "-m", "benchmarks.run", *session.posargs)
     session.run(
         "python",
