@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, Literal
 
@@ -30,54 +31,24 @@ __all__ = [
 
 Format = Literal["jsonl", "csv"]
 
-#: Sub-fields of the nested objects, in the vendor sample's order.
-_NESTED: Final[Mapping[str, tuple[str, ...]]] = {
-    "recommendation": ("number", "valid_from", "valid_to", "state_id_expires_on"),
-    "address": ("street_address_1", "street_address_2", "city", "state", "zip"),
-}
+
+def _columns(cl: type, prefix: str = "") -> tuple[str, ...]:
+    # Read off the models, so the header cannot drift from them: fields in the vendor
+    # sample's order, a nested model's fields in place as ``object.field``.
+    hints = typing.get_type_hints(cl)
+    columns: list[str] = []
+    for field in attrs.fields(cl):
+        nested = [t for t in typing.get_args(hints[field.name]) if attrs.has(t)]
+        if nested:
+            columns.extend(_columns(nested[0], f"{prefix}{field.name}."))
+        else:
+            columns.append(prefix + field.name)
+    return tuple(columns)
+
 
 #: The CSV header: every top-level field in the vendor sample's order, nested objects
 #: flattened in place as ``object.field``. Fixed: it does not depend on the data.
-CSV_COLUMNS: Final[tuple[str, ...]] = (
-    "id",
-    "first_name",
-    "last_name",
-    "middle_name",
-    "date_of_birth",
-    "phone",
-    "email",
-    "comment",
-    "has_medical_recommendation",
-    "recommendation.number",
-    "recommendation.valid_from",
-    "recommendation.valid_to",
-    "recommendation.state_id_expires_on",
-    "state_id",
-    "alternative_id",
-    "passport",
-    "gender",
-    "weight",
-    "height",
-    "type",
-    "ethnicity",
-    "preferred_language",
-    "manual_groups",
-    "auto_groups",
-    "home_phone",
-    "office_phone",
-    "fax",
-    "address.street_address_1",
-    "address.street_address_2",
-    "address.city",
-    "address.state",
-    "address.zip",
-    "mail_messages_allowed",
-    "email_messages_allowed",
-    "text_messages_allowed",
-    "call_messages_allowed",
-    "email_consent_date",
-    "phone_consent_date",
-)
+CSV_COLUMNS: Final[tuple[str, ...]] = _columns(Customer)
 
 #: Each column as (top-level field, sub-field or None), computed once.
 _PATHS: Final[tuple[tuple[str, str | None], ...]] = tuple(
