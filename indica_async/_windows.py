@@ -171,11 +171,6 @@ class WindowPlanner:
         return self._cursor > self.end and not self._queue and self._outstanding == 0
 
     @property
-    def outstanding(self) -> int:
-        """Requests handed out and not yet recorded."""
-        return self._outstanding
-
-    @property
     def effective_limit(self) -> int:
         """The limit used for new windows: the asked one, or the server's cap if lower."""
         return self.limit if self.cap is None else min(self.limit, self.cap)
