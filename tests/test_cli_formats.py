@@ -51,7 +51,7 @@ from indica_async.cli._resume import (
 
 SAMPLE = json.loads((Path(__file__).parent / "samples" / "vendor_customer.json").read_text())
 
-# The documented header (docs/cli.md), spelled out: changing it is a breaking change.
+# The documented header (README, "Formats"), spelled out: changing it is a breaking change.
 DOCUMENTED_HEADER = (
     "id,first_name,last_name,middle_name,date_of_birth,phone,email,comment,"
     "has_medical_recommendation,recommendation.number,recommendation.valid_from,"
