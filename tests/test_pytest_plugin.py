@@ -179,8 +179,9 @@ FIXTURE_TESTS = """
         assert indica_sandbox.stats.requests == 0
 
 
-    def test_a_plain_test_is_left_alone():
-        assert True
+    def test_a_plain_test_is_left_alone(request):
+        # Nothing of the plugin's is set up for a test that does not ask for it.
+        assert not {"indica_sandbox", "indica_client"} & set(request.fixturenames)
 """
 
 
