@@ -87,6 +87,8 @@ class WindowRequest:
     limit: int
     #: Set when this request is half of a check for a server-side cap.
     check: int | None = None
+    #: Set for the final check of unverified days (its records are not used).
+    probe: bool = False
 
 
 class Verdict(enum.Enum):
@@ -97,6 +99,8 @@ class Verdict(enum.Enum):
     #: The response may be truncated; its records are dropped and the window fetched
     #: again in pieces (already queued by the planner).
     REFETCH = "refetch"
+    #: The response only served a check; its records are dropped.
+    CHECKED = "checked"
 
 
 def plan_days(density: float, limit: int) -> int:
@@ -146,6 +150,8 @@ class WindowPlanner:
     _checks: dict[int, _CapCheck] = attrs.field(init=False, factory=dict)
     _suspects: dict[dt.date, int] = attrs.field(init=False, factory=dict)
     _full_floor: float = attrs.field(default=0.0, init=False)
+    _customers_seen: int = attrs.field(default=0, init=False)
+    _probed: bool = attrs.field(default=False, init=False)
     _next_check_id: int = attrs.field(default=1, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -167,8 +173,14 @@ class WindowPlanner:
 
     @property
     def done(self) -> bool:
-        """True when every day is covered and no request is outstanding."""
+        """True when every day is covered and no request (or final check) is outstanding."""
+        return self._covered() and not self._probe_due()
+
+    def _covered(self) -> bool:
         return self._cursor > self.end and not self._queue and self._outstanding == 0
+
+    def _probe_due(self) -> bool:
+        return not self._probed and bool(self.unverified_days)
 
     @property
     def effective_limit(self) -> int:
@@ -202,6 +214,8 @@ class WindowPlanner:
         if self._queue:
             self._outstanding += 1
             return self._queue.popleft()
+        if self._covered() and self._probe_due():
+            return self._final_probe()
         if not new_windows or self._cursor > self.end:
             return None
         density = self.density()
@@ -235,6 +249,8 @@ class WindowPlanner:
         """
         self._outstanding -= 1
         window, asked = request.window, request.limit
+        if request.probe:
+            return self._record_probe(asked - 1, count)
         if request.check is not None:
             self._record_check(request.check, count)
         if count >= self._full_at(asked):
@@ -249,6 +265,7 @@ class WindowPlanner:
             self._suspects[window.first] = count
         self._samples.append((count, window.days))
         self.days_done += window.days
+        self._customers_seen += count
         return Verdict.COMPLETE
 
     @property
@@ -261,6 +278,24 @@ class WindowPlanner:
         if self.cap is not None:
             return {}
         return {d: n for d, n in self._suspects.items() if n >= self._largest_count}
+
+    def _final_probe(self) -> WindowRequest:
+        # One request settles every unverified day: ask the whole range for one more
+        # than the largest of their counts. More comes back: no cap at that count.
+        self._probed = True
+        self._outstanding += 1
+        largest = max(self.unverified_days.values())
+        return WindowRequest(Window(self.start, self.end), largest + 1, probe=True)
+
+    def _record_probe(self, largest: int, count: int) -> Verdict:
+        self._largest_count = max(self._largest_count, count)
+        if count <= largest and count < self._customers_seen:
+            # The range holds more than came back, at a limit above the count: the
+            # server caps there, and the days that returned that many may hold more.
+            self.cap = count
+            day, suspect = max(self._suspects.items(), key=lambda item: item[1])
+            raise WindowOverflowError(day, suspect, count)
+        return Verdict.CHECKED
 
     def _full_at(self, asked: int) -> int:
         return asked if self.cap is None else min(asked, self.cap)

@@ -281,13 +281,26 @@ def test_planner_is_lossless_or_names_the_overflowing_day(
         assert lost.first in planner.unverified_days
 
 
-def test_a_capped_day_is_reported_even_after_a_check_of_its_count() -> None:
+def test_a_capped_day_is_caught_even_after_a_check_of_its_count() -> None:
     # Found by Hypothesis: a two-day window held exactly 33 (checked genuine), then a
-    # 34-customer day came back capped at 33: it must be reported, not trusted.
+    # 34-customer day came back capped at 33. The final probe asks the whole range for
+    # 34, gets 33 of the 67 seen: the server caps at 33, and that day is named.
     counts = {D0: 28, day(1): 5, day(2): 34}
     planner = WindowPlanner(D0, day(2), limit=1, max_limit=34, initial_days=2)
-    lost_windows.clear()
-    windows, _ = simulate(counts, planner, cap=33, allow_loss=True)
-    assert_exact_cover(windows, D0, day(2))
-    assert lost_windows == [Window(day(2), day(2))]
-    assert day(2) in planner.unverified_days
+    with pytest.raises(WindowOverflowError) as info:
+        simulate(counts, planner, cap=33, allow_loss=True)
+    assert info.value.day == day(2)
+    assert planner.cap == 33
+
+
+def test_the_final_probe_clears_days_that_only_looked_capped() -> None:
+    # Dense days walked one at a time: the busiest day returns the largest count of the
+    # walk, short of the limit. One request for the whole range at that count plus one
+    # proves the server returns more, so nothing is left unverified.
+    rng = random.Random(5)
+    counts = {day(i): rng.randint(20, 45) for i in range(30)}
+    planner = WindowPlanner(D0, day(29), limit=50, max_limit=100)
+    windows, _ = simulate(counts, planner)
+    assert_exact_cover(windows, D0, day(29))
+    assert planner._probed  # there were days to settle, and the probe settled them
+    assert planner.unverified_days == {}
