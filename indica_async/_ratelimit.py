@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 #: After a 429, each success shortens the pacing interval by this factor.
-_SPEED_UP = 0.95
+_SPEED_UP = 0.9
 #: The first 429 sets the pace to this share of the server's wait: Retry-After says
 #: when one request may go again, not how far apart all of them must be.
 _FIRST_PACE = 1 / 8
