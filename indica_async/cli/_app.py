@@ -42,6 +42,7 @@ from ._exit import (
     say,
 )
 from ._export import ExportJob, run_export, summary_lines
+from ._formats import FORMATS
 
 __all__ = ["cli", "run"]
 
@@ -266,7 +267,7 @@ def customers() -> None:
     default=DEFAULT_MAX_LIMIT,
     show_default=True,
     metavar="N",
-    help="The largest limit used for a single day that is full at --limit.",
+    help="The largest limit asked for when re-fetching a window or day found full.",
 )
 @click.option(
     "--concurrency",
@@ -279,7 +280,7 @@ def customers() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["jsonl", "csv"]),
+    type=click.Choice(sorted(FORMATS)),
     default="jsonl",
     show_default=True,
     help="JSON lines in the API's shape, or CSV with a fixed header.",

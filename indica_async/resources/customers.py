@@ -125,7 +125,7 @@ class CustomersResource:
         Args:
             limit: records asked per request.
             concurrency: requests of this walk in flight at most.
-            max_limit: the largest limit used to fetch a single full day.
+            max_limit: the largest limit asked for when re-fetching a full window or day.
             initial_days: the first window's size; by default sized automatically.
             ordered: yield pages in date order (default), or as they complete.
             lookahead: windows fetched ahead of the consumer (default 2 x concurrency).
