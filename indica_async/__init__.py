@@ -84,3 +84,16 @@ __all__ = [
     "WindowOverflowError",
     "__version__",
 ]
+
+
+def _publish() -> None:
+    # Tracebacks, reprs and docs name the public module, as httpx does, not the private
+    # one each name is defined in (constants have no module to set).
+    public = globals()
+    for name in __all__:
+        value = public[name]
+        if isinstance(value, type) or callable(value):
+            value.__module__ = __name__
+
+
+_publish()

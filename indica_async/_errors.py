@@ -17,13 +17,17 @@
         │   └── APITimeoutError   no answer within the timeout
         └── DecodeError           the body is not what the API documents
 
-No exception text or ``repr`` ever holds the API key or a customer's field values.
+No exception text, ``repr``, ``args`` or attribute ever holds the API key or a
+customer's field values: error text is built only from what the SDK knows (status,
+method, path template, window), never from the bytes of a response body, which a
+server may fill with an echoed key or a state ID. Context is given when an exception
+is built; `with_context` builds a copy with more of it instead of changing one in flight.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ._windows import Window
@@ -45,7 +49,11 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "WindowOverflowError",
+    "with_context",
 ]
+
+_E = TypeVar("_E", bound="APIError")
+_T = TypeVar("_T", bound=BaseException)
 
 
 class IndicaError(Exception):
@@ -73,22 +81,43 @@ class ClientStateError(IndicaError, RuntimeError):
 
 
 class WindowOverflowError(IndicaError):
-    """A single day holds at least ``max_limit`` customers, so some could be missed."""
+    """A single day returned as many customers as the API will give, so some could be missed.
+
+    ``day`` is that day, ``count`` how many it returned, ``max_limit`` the largest limit
+    the caller allowed, and ``server_cap`` the server's own cap on ``limit`` when one was
+    detected below it (then no ``max_limit`` can help).
+    """
 
     __module__ = "indica_async"
 
-    def __init__(self, day: dt.date, count: int, limit: int) -> None:
+    def __init__(
+        self, day: dt.date, count: int, max_limit: int, *, server_cap: int | None = None
+    ) -> None:
         self.day = day
         self.count = count
-        self.limit = limit
+        self.max_limit = max_limit
+        self.server_cap = server_cap
+        if server_cap is not None and server_cap < max_limit:
+            advice = (
+                f"the server caps limit at {server_cap}, below max_limit={max_limit}, "
+                "so the API cannot return that day completely"
+            )
+        else:
+            advice = f"that is max_limit={max_limit}: raise max_limit to export it completely"
         super().__init__(
-            f"{day.isoformat()} returned {count} customers at limit={limit}, the maximum "
-            "allowed: that day may hold more; raise max_limit to export it completely"
+            f"{day.isoformat()} returned {count} customers and may hold more; {advice}"
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), self.args, dict(vars(self))))
 
 
 class APIError(IndicaError):
-    """A request to the API failed. ``method`` and ``path`` name it (never the key)."""
+    """A request to the API failed.
+
+    ``method`` and ``path`` name the request (a path template where the path would hold
+    personal data, never the key); ``window`` is the date window a walk was fetching.
+    """
 
     __module__ = "indica_async"
 
@@ -98,13 +127,13 @@ class APIError(IndicaError):
         *,
         method: str | None = None,
         path: str | None = None,
+        window: Window | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.method = method
         self.path = path
-        #: The date window being fetched when the error happened, set by `pages`/`iterate`.
-        self.window: Window | None = None
+        self.window = window
 
     def __str__(self) -> str:
         where = f" ({self.method} {self.path})" if self.method and self.path else ""
@@ -114,9 +143,44 @@ class APIError(IndicaError):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only constructors defeat the default pickling (and `copy`) of exceptions.
+        return (_restore, (type(self), self.args, dict(vars(self))))
+
+
+def with_context(
+    error: _E,
+    *,
+    method: str | None = None,
+    path: str | None = None,
+    window: Window | None = None,
+) -> _E:
+    """A copy of ``error`` with the context given added; ``error`` itself is unchanged.
+
+    Raise the copy ``from None`` with ``error``'s traceback: the exception a caller
+    sees is built whole, never edited while it propagates through other code.
+    """
+    state = dict(vars(error))
+    for name, value in (("method", method), ("path", path), ("window", window)):
+        if value is not None:
+            state[name] = value
+    copy = _restore(type(error), error.args, state)
+    return copy.with_traceback(error.__traceback__)
+
+
+def _restore(cls: type[_T], args: tuple[object, ...], state: dict[str, object]) -> _T:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    vars(error).update(state)
+    return error
+
 
 class APIStatusError(APIError):
-    """The server answered with an error status; ``body`` is a short excerpt of its body."""
+    """The server answered with an error status.
+
+    Nothing of the response body is kept: an error body is undocumented, and may echo
+    the key or a customer's data. ``status`` is the HTTP status.
+    """
 
     __module__ = "indica_async"
 
@@ -125,17 +189,15 @@ class APIStatusError(APIError):
         message: str,
         *,
         status: int,
-        body: str = "",
         method: str | None = None,
         path: str | None = None,
+        window: Window | None = None,
     ) -> None:
-        super().__init__(message, method=method, path=path)
+        super().__init__(message, method=method, path=path, window=window)
         self.status = status
-        self.body = body
 
     def __str__(self) -> str:
-        base = f"{self.status} {super().__str__()}"
-        return f"{base}: {self.body}" if self.body else base
+        return f"{self.status} {super().__str__()}"
 
 
 class BadRequestError(APIStatusError):
@@ -172,12 +234,12 @@ class RateLimitError(APIStatusError):
         message: str,
         *,
         status: int,
-        body: str = "",
         method: str | None = None,
         path: str | None = None,
+        window: Window | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, status=status, body=body, method=method, path=path)
+        super().__init__(message, status=status, method=method, path=path, window=window)
         self.retry_after = retry_after
 
 
@@ -216,7 +278,8 @@ class DecodeError(APIError):
         expected: str | None = None,
         method: str | None = None,
         path: str | None = None,
+        window: Window | None = None,
     ) -> None:
-        super().__init__(message, method=method, path=path)
+        super().__init__(message, method=method, path=path, window=window)
         self.field = field
         self.expected = expected

@@ -18,7 +18,6 @@ from urllib.parse import quote, urlsplit
 import orjson
 import yarl
 
-from ._config import BODY_EXCERPT_CHARS
 from ._errors import (
     APIStatusError,
     AuthenticationError,
@@ -187,18 +186,6 @@ def parse_retry_after(value: str | None, *, now: dt.datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
-def body_excerpt(body: bytes, *, redact: tuple[str, ...] = ()) -> str:
-    """A short, single-line excerpt of an error body, with any secret replaced."""
-    text = body[: BODY_EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
-    for secret in redact:
-        if secret:
-            text = text.replace(secret, "***")
-    text = " ".join(text.split())
-    if len(text) > BODY_EXCERPT_CHARS:
-        text = text[: BODY_EXCERPT_CHARS - 3] + "..."
-    return text
-
-
 _STATUS_CLASSES: Final[Mapping[int, tuple[type[APIStatusError], str]]] = {
     400: (BadRequestError, "the API rejected the request"),
     422: (BadRequestError, "the API rejected the request"),
@@ -222,16 +209,23 @@ def error_for_status(
     now: dt.datetime | None = None,
     redact: tuple[str, ...] = (),
 ) -> APIStatusError | None:
-    """The exception for an error status, or ``None`` for a 2xx."""
+    """The exception for an error status, or ``None`` for a 2xx.
+
+    Its text comes only from what the SDK knows: the status, ``method`` and ``path``
+    (a template where the path holds personal data). Nothing of ``body`` is used: error
+    bodies are undocumented, so none can be proven free of the key or of a customer's
+    data (a 404 may echo the state ID looked up), and redacting a known secret misses
+    its escaped or split forms. ``body`` and ``redact`` are accepted for the caller's
+    convenience and ignored.
+    """
+    del body, redact
     if 200 <= status < 300:
         return None
-    excerpt = body_excerpt(body, redact=redact)
     if status == 429:
         now = now or dt.datetime.now(dt.timezone.utc)
         return RateLimitError(
             "rate limited by the API",
             status=status,
-            body=excerpt,
             method=method,
             path=path,
             retry_after=parse_retry_after(retry_after, now=now),
@@ -241,7 +235,7 @@ def error_for_status(
         message = "the API failed"
     else:
         cls, message = _STATUS_CLASSES.get(status, (APIStatusError, "unexpected status"))
-    return cls(message, status=status, body=excerpt, method=method, path=path)
+    return cls(message, status=status, method=method, path=path)
 
 
 def read_json(body: bytes) -> object:

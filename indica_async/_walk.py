@@ -16,7 +16,8 @@ from typing import Any
 
 import attrs
 
-from ._errors import APIError
+from ._errors import APIError, with_context
+from ._seen import SeenIds
 from ._windows import Verdict, Window, WindowPlanner, WindowRequest
 from .models import Customer
 
@@ -65,6 +66,8 @@ class Progress:
     server_cap: int | None = None
     pages: int = 0
     customers: int = 0
+    #: Records not yielded because their customer id was yielded before: the server
+    #: repeated a customer inside a page or across windows (with ``dedupe``, the default).
     duplicates_dropped: int = 0
     #: Single days that came back short but as large as anything the server ever
     #: returned, before any cap on ``limit`` was seen: if the server caps ``limit`` at
@@ -90,14 +93,14 @@ async def walk_pages(
     in_flight: dict[asyncio.Task[Sequence[Customer]], WindowRequest] = {}
     ready: dict[dt.date, Page] = {}
     next_day = planner.start
-    seen: set[int] | None = set() if dedupe else None
+    seen = SeenIds() if dedupe else None
 
     def finish(page: Page) -> Page:
         if seen is not None:
-            fresh = [c for c in page.customers if c.id not in seen]
-            seen.update(c.id for c in fresh)
-            progress.duplicates_dropped += len(page.customers) - len(fresh)
-            page = attrs.evolve(page, customers=fresh)
+            fresh = [c for c in page.customers if seen.add(c.id)]
+            if len(fresh) != len(page.customers):
+                progress.duplicates_dropped += len(page.customers) - len(fresh)
+                page = attrs.evolve(page, customers=fresh)
         progress.pages += 1
         progress.customers += len(page.customers)
         return page
@@ -121,7 +124,8 @@ async def walk_pages(
             for task in sorted(done, key=lambda t: in_flight[t].window):
                 request = in_flight.pop(task)
                 customers = _result_with_window(task, request.window)
-                verdict = planner.record(request, len(customers))
+                # The ids, so that a customer the server repeats is not counted twice.
+                verdict = planner.record(request, len(customers), ids=[c.id for c in customers])
                 _copy_planner_counters(planner, progress)
                 if verdict is not Verdict.COMPLETE:
                     continue
@@ -147,8 +151,9 @@ def _result_with_window(
     try:
         return task.result()
     except APIError as exc:
-        exc.window = window
-        raise
+        # A copy that names the window, built whole: the request's own error is not
+        # edited while it propagates.
+        raise with_context(exc, window=window) from None
 
 
 def _report_unverified(planner: WindowPlanner, progress: Progress) -> None:

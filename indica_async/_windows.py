@@ -10,10 +10,17 @@ holds ``limit`` records may be truncated, so the planner:
   before it gives up with `WindowOverflowError`;
 - watches for a server that caps ``limit`` below what was asked: a window that comes
   back short but as large as anything seen so far is fetched again as two halves,
-  and if the halves hold more, the short count is the server's cap from then on.
+  and if the halves hold more, the whole window is asked for once more: only if it
+  comes back short at the same count again is that count the server's cap. One odd
+  answer from a server that is honest afterwards never sets a cap (nor, from it, a
+  false `WindowOverflowError`).
+
+Counts are of distinct customer ids where the caller passes the ids: a server that
+repeats a customer inside a page, or across the halves of a check, must not look as
+if it held more than it does.
 
 The caller (`resources.customers`) asks `next_request` for work, performs it, and
-reports the number of records with `record`, which says whether the window is done.
+reports the records with `record`, which says whether the window is done.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import enum
 import math
 import statistics
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 import attrs
 
@@ -51,8 +58,13 @@ class Window:
     last: dt.date
 
     def __attrs_post_init__(self) -> None:
+        for name, day in (("first", self.first), ("last", self.last)):
+            if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+                raise InvalidArgumentError(
+                    f"a window's {name} day must be a datetime.date, got {type(day).__name__}"
+                )
         if self.last < self.first:
-            raise ValueError("a window's last day may not come before its first")
+            raise InvalidArgumentError("a window's last day may not come before its first")
 
     @property
     def days(self) -> int:
@@ -62,7 +74,7 @@ class Window:
     def split(self) -> tuple[Window, Window]:
         """Two disjoint halves that together cover this window (needs two days or more)."""
         if self.days < 2:
-            raise ValueError("a single day cannot be split")
+            raise InvalidArgumentError("a single day cannot be split")
         mid = self.first + dt.timedelta(days=(self.days - 1) // 2)
         return Window(self.first, mid), Window(mid + _ONE_DAY, self.last)
 
@@ -89,6 +101,8 @@ class WindowRequest:
     check: int | None = None
     #: Set for the final check of unverified days (its records are not used).
     probe: bool = False
+    #: Set when this request asks a whole window again to confirm a cap of this count.
+    confirm: int | None = None
 
 
 class Verdict(enum.Enum):
@@ -99,7 +113,8 @@ class Verdict(enum.Enum):
     #: The response may be truncated; its records are dropped and the window fetched
     #: again in pieces (already queued by the planner).
     REFETCH = "refetch"
-    #: The response only served a check; its records are dropped.
+    #: The response only served a check (a final probe, or a whole window asked again
+    #: to confirm a cap); its records are dropped.
     CHECKED = "checked"
 
 
@@ -116,9 +131,14 @@ def plan_days(density: float, limit: int) -> int:
 
 @attrs.define
 class _CapCheck:
+    window: Window
+    asked: int
     short_count: int
     pending: int = 2
     total: int = 0
+    #: The ids both halves returned, when the caller passes them: a customer repeated
+    #: across the halves counts once.
+    ids: set[int] = attrs.field(factory=set)
 
 
 @attrs.define
@@ -151,7 +171,11 @@ class WindowPlanner:
     _suspects: dict[dt.date, int] = attrs.field(init=False, factory=dict)
     _full_floor: float = attrs.field(default=0.0, init=False)
     _customers_seen: int = attrs.field(default=0, init=False)
-    _probed: bool = attrs.field(default=False, init=False)
+    _probes_sent: int = attrs.field(default=0, init=False)
+    _cap_confirmed: bool = attrs.field(default=False, init=False)
+    #: Single days full at a cap not yet confirmed: fetched again if it is refuted.
+    _held: list[WindowRequest] = attrs.field(init=False, factory=list)
+    _probe_settled: bool = attrs.field(default=False, init=False)
     _next_check_id: int = attrs.field(default=1, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -180,7 +204,8 @@ class WindowPlanner:
         return self._cursor > self.end and not self._queue and self._outstanding == 0
 
     def _probe_due(self) -> bool:
-        return not self._probed and bool(self.unverified_days)
+        # A second probe only if the first said "capped": one odd answer is not enough.
+        return not self._probe_settled and self._probes_sent < 2 and bool(self.unverified_days)
 
     @property
     def effective_limit(self) -> int:
@@ -242,30 +267,39 @@ class WindowPlanner:
 
     # --- reading results ------------------------------------------------------
 
-    def record(self, request: WindowRequest, count: int) -> Verdict:
+    def record(
+        self, request: WindowRequest, count: int, *, ids: Collection[int] | None = None
+    ) -> Verdict:
         """Record that ``request`` returned ``count`` records, and decide what follows.
 
+        ``ids``, if given, are the records' customer ids: repeats among them are not
+        counted as customers (a full page is still full, since the server stopped there).
         Raises `WindowOverflowError` if a single day is full at the largest limit.
         """
         self._outstanding -= 1
         window, asked = request.window, request.limit
+        unique = count if ids is None else len(set(ids))
         if request.probe:
-            return self._record_probe(asked - 1, count)
+            return self._record_probe(asked - 1, unique)
         if request.check is not None:
-            self._record_check(request.check, count)
+            self._record_check(request.check, unique, ids)
+        if request.confirm is not None:
+            # Only a question about the cap: the check's halves already covered the window.
+            self._record_confirm(request, count)
+            return Verdict.CHECKED
         if count >= self._full_at(asked):
             return self._refetch_full(request, count)
-        suspect = self._is_suspect(asked, count)
-        self._largest_count = max(self._largest_count, count)
+        suspect = self._is_suspect(asked, unique)
+        self._largest_count = max(self._largest_count, unique)
         if suspect and window.days > 1:
-            return self._queue_cap_check(window, asked, count)
+            return self._queue_cap_check(window, asked, unique)
         if suspect:
             # A day cannot be split to check it: it stays a suspect until a larger
             # response proves the cap is above its count.
-            self._suspects[window.first] = count
-        self._samples.append((count, window.days))
+            self._suspects[window.first] = unique
+        self._samples.append((unique, window.days))
         self.days_done += window.days
-        self._customers_seen += count
+        self._customers_seen += unique
         return Verdict.COMPLETE
 
     @property
@@ -282,7 +316,7 @@ class WindowPlanner:
     def _final_probe(self) -> WindowRequest:
         # One request settles every unverified day: ask the whole range for one more
         # than the largest of their counts. More comes back: no cap at that count.
-        self._probed = True
+        self._probes_sent += 1
         self._outstanding += 1
         largest = max(self.unverified_days.values())
         return WindowRequest(Window(self.start, self.end), largest + 1, probe=True)
@@ -292,10 +326,17 @@ class WindowPlanner:
         if count <= largest and count < self._customers_seen:
             # The range holds more than came back, at a limit above the count: the
             # server caps there, and the days that returned that many may hold more.
+            # Asked twice before that is believed (see _probe_due).
+            if self._probes_sent < 2:
+                return Verdict.CHECKED
             self.cap = count
             day, suspect = max(self._suspects.items(), key=lambda item: item[1])
-            raise WindowOverflowError(day, suspect, count)
+            raise self._overflow(day, suspect)
+        self._probe_settled = True
         return Verdict.CHECKED
+
+    def _overflow(self, day: dt.date, count: int) -> WindowOverflowError:
+        return WindowOverflowError(day, count, self.max_limit, server_cap=self.cap)
 
     def _full_at(self, asked: int) -> int:
         return asked if self.cap is None else min(asked, self.cap)
@@ -319,7 +360,13 @@ class WindowPlanner:
             self.escalations += 1
             self._queue.appendleft(WindowRequest(window, larger))
             return Verdict.REFETCH
-        raise WindowOverflowError(window.first, count, asked)
+        if self.cap is not None and not self._cap_confirmed:
+            # Full only at a cap still being confirmed: wait for the verdict on the cap
+            # (its request is queued or in flight) rather than fail on one odd answer.
+            self._held.append(request)
+            self._outstanding += 1
+            return Verdict.REFETCH
+        raise self._overflow(window.first, count)
 
     def _is_suspect(self, asked: int, count: int) -> bool:
         # A count below the largest seen is below any cap (the server returned more
@@ -337,10 +384,10 @@ class WindowPlanner:
         self.cap_checks += 1
         check_id = self._next_check_id
         self._next_check_id += 1
-        self._checks[check_id] = _CapCheck(short_count=count)
+        self._checks[check_id] = _CapCheck(window, asked, short_count=count)
         first, second = window.split()
         # If the halves, asked for as much as the whole, return more in total, the
-        # server cut the whole short: its count is the server's cap.
+        # server cut the whole short: its count may be the server's cap.
         self._queue.extendleft(
             reversed(
                 [WindowRequest(first, asked, check_id), WindowRequest(second, asked, check_id)]
@@ -348,17 +395,43 @@ class WindowPlanner:
         )
         return Verdict.REFETCH
 
-    def _record_check(self, check_id: int, count: int) -> None:
+    def _record_check(self, check_id: int, count: int, ids: Collection[int] | None) -> None:
         check = self._checks.get(check_id)
         if check is None:
             return
         check.pending -= 1
         check.total += count
+        if ids is not None:
+            check.ids.update(ids)
         if check.pending:
             return
         del self._checks[check_id]
-        if check.total > check.short_count:
+        total = len(check.ids) if check.ids else check.total
+        if total > check.short_count and self.cap is None:
+            # The short count is the server's cap until the whole window, asked once
+            # more, says otherwise: a cap shows the same short count again, a server that
+            # answered oddly once (and honestly since) does not. Till then the cap only
+            # makes the walk split more, which loses nothing.
             self.cap = check.short_count
-            for day, suspect in self._suspects.items():
-                if suspect >= self.cap:
-                    raise WindowOverflowError(day, suspect, self.cap)
+            self._queue.appendleft(
+                WindowRequest(check.window, check.asked, confirm=check.short_count)
+            )
+
+    def _record_confirm(self, request: WindowRequest, count: int) -> None:
+        if self.cap != request.confirm or self._cap_confirmed:
+            return
+        held, self._held = self._held, []
+        self._outstanding -= len(held)
+        if count == self.cap and count < request.limit:
+            self._cap_confirmed = True
+            overflows = [(r.window.first, self.cap) for r in held] + [
+                (day, n) for day, n in self._suspects.items() if n >= self.cap
+            ]
+            if overflows:
+                raise self._overflow(*min(overflows))
+            return
+        self.cap = None
+        # Refuted: the days held at the false cap are asked again at the largest limit.
+        self._queue.extendleft(
+            reversed([WindowRequest(r.window, self._full_at(self.max_limit)) for r in held])
+        )

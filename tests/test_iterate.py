@@ -12,6 +12,7 @@ from collections import Counter
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lying_server import LyingServer, serve
 
 from indica_async import (
     AsyncIndicaClient,
@@ -250,46 +251,68 @@ async def test_scheduling_is_lazy_and_bounded_by_the_lookahead() -> None:
         assert other_tasks() == set()
 
 
+def hang_from(first_hung: dt.date) -> LyingServer:
+    """Five customers a day; requests for windows reaching ``first_hung`` never end."""
+    days = {day(n): [1000 * n + i for i in range(5)] for n in range(366)}
+    return LyingServer(days, hang=lambda first, last: last >= first_hung)
+
+
+async def held(server: LyingServer, count: int) -> None:
+    """Wait until the server holds ``count`` unanswered requests."""
+    while len(server.held) < count:  # noqa: ASYNC110
+        await asyncio.sleep(0.005)
+
+
+async def all_dropped(server: LyingServer) -> None:
+    """Wait until the server has seen every held request's connection closed."""
+    while server.dropped() < len(server.held):  # noqa: ASYNC110
+        await asyncio.sleep(0.005)
+
+
 async def test_breaking_out_cancels_in_flight_requests() -> None:
-    config = SandboxConfig(customers=5000, latency=0.2)
-    async with Sandbox(config) as sandbox, client_for(sandbox) as client:
-        async for _ in client.customers.iterate(
-            start_date=D0, end_date="2024-12-31", limit=20, concurrency=8
-        ):
-            break
-        for _ in range(20):
-            await asyncio.sleep(0.01)
-            if not other_tasks():
-                break
-        assert other_tasks() == set()
-        sent = sandbox.stats.requests
-        await asyncio.sleep(0.3)
-        assert sandbox.stats.requests == sent
-        assert sandbox.stats.in_flight == 0
+    # Windows from day 10 on are never answered: only cancelling them can end them,
+    # so closing the walk returns (and the server sees them dropped) only if it cancels.
+    server = hang_from(day(10))
+    async with serve(server), AsyncIndicaClient("k", base_url=server.base_url) as client:
+        walk = client.customers.iterate(start_date=D0, end_date="2024-12-31", limit=30)
+        async with asyncio.timeout(10):
+            async with contextlib.aclosing(walk):
+                async for customer in walk:
+                    if customer.id >= 5000:  # day 5: later windows are in flight by now
+                        break
+            assert len(server.held) >= 2
+            assert other_tasks() == set()
+            await all_dropped(server)
+        assert server.dropped() == len(server.held)
 
 
 async def test_cancelling_the_consumer_leaves_nothing_behind() -> None:
-    config = SandboxConfig(customers=5000, latency=0.2)
-    async with Sandbox(config) as sandbox, client_for(sandbox) as client:
+    server = hang_from(day(1))
+    async with serve(server), AsyncIndicaClient("k", base_url=server.base_url) as client:
+        got: list[int] = []
 
         async def consume() -> None:
-            async for _ in client.customers.iterate(
-                start_date=D0, end_date="2024-12-31", limit=20, concurrency=8
+            async for customer in client.customers.iterate(
+                start_date=D0, end_date="2024-12-31", limit=30, concurrency=8
             ):
-                pass
+                got.append(customer.id)
 
         task = asyncio.create_task(consume())
-        await asyncio.sleep(0.3)
-        assert sandbox.stats.in_flight > 0
+        await asyncio.wait_for(held(server, 4), 10)
+        # The consumer now waits on requests that only a cancellation can end.
+        assert not task.done()
         task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        await settle()
+        # Bounded apart from the task: a timeout that cancelled the test's own await
+        # would raise the very CancelledError expected of the task.
+        await asyncio.wait([task], timeout=10)
+        assert task.done(), "the walk did not end after its consumer was cancelled"
+        assert task.cancelled()
         assert other_tasks() == set()
-        sent = sandbox.stats.requests
-        await asyncio.sleep(0.3)  # the server finishes its slow answers to nobody
-        assert sandbox.stats.requests == sent  # nothing new was sent after the cancel
-        assert sandbox.stats.in_flight == 0
+        await asyncio.wait_for(all_dropped(server), 10)
+        sent = server.requests
+        await settle()
+        assert server.requests == sent  # nothing new was sent after the cancel
+        assert got == list(range(5))  # day 0, and nothing after it
 
 
 async def test_an_error_in_one_window_ends_the_walk_with_its_window() -> None:

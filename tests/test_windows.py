@@ -302,5 +302,144 @@ def test_the_final_probe_clears_days_that_only_looked_capped() -> None:
     planner = WindowPlanner(D0, day(29), limit=50, max_limit=100)
     windows, _ = simulate(counts, planner)
     assert_exact_cover(windows, D0, day(29))
-    assert planner._probed  # there were days to settle, and the probe settled them
+    assert planner._probes_sent == 1  # there were days to settle, and one probe did
     assert planner.unverified_days == {}
+
+
+# --- servers that lie, and concurrent cap checks ------------------------------------
+
+
+def drive(
+    counts: dict[dt.date, int],
+    planner: WindowPlanner,
+    *,
+    batch: int,
+    rng: random.Random,
+    lie_at: int | None = None,
+) -> tuple[list[Window], list[Window]]:
+    """Like `simulate`, with no cap, but the ``lie_at``-th response to a full page holds
+    ``limit - 1`` records (once; the server is honest before and after).
+
+    Returns the windows accepted as complete, and those of them short of the truth.
+    """
+    complete: list[Window] = []
+    short: list[Window] = []
+    full_answers = 0
+    while not planner.done:
+        requests: list[WindowRequest] = []
+        while len(requests) < batch and (request := planner.next_request()) is not None:
+            requests.append(request)
+        assert requests, "planner stalled"
+        rng.shuffle(requests)
+        for request in requests:
+            true = sum(counts.get(d, 0) for d in request.window.iter_days())
+            served = min(true, request.limit)
+            if served == request.limit:
+                if full_answers == lie_at:
+                    served -= 1
+                full_answers += 1
+            if planner.record(request, served) is Verdict.COMPLETE:
+                complete.append(request.window)
+                if served != true:
+                    short.append(request.window)
+    return complete, short
+
+
+dense = st.dictionaries(st.integers(0, 40).map(day), st.integers(0, 40), min_size=1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    counts=dense,
+    limit=st.integers(2, 40),
+    extra=st.integers(0, 60),
+    batch=st.integers(1, 16),
+    lie_at=st.integers(0, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_one_short_answer_never_makes_a_false_overflow(
+    counts: dict[dt.date, int], limit: int, extra: int, batch: int, lie_at: int, seed: int
+) -> None:
+    # Found by a hostile server: one full page answered with limit - 1 records made the
+    # planner infer a cap there and fail a later, ordinary day with WindowOverflowError.
+    max_limit = limit + extra
+    planner = WindowPlanner(D0, day(40), limit=limit, max_limit=max_limit)
+    try:
+        complete, short = drive(
+            counts, planner, batch=batch, rng=random.Random(seed), lie_at=lie_at
+        )
+    except WindowOverflowError as exc:
+        assert counts.get(exc.day, 0) >= max_limit, str(exc)
+        assert exc.max_limit == max_limit and exc.server_cap is None
+        return
+    assert_exact_cover(complete, D0, day(40))
+    assert len(short) <= 1  # only the window the server lied about can be short
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    counts=st.dictionaries(st.integers(0, 60).map(day), st.integers(5, 30), min_size=20),
+    cap=st.integers(8, 40),
+    batch=st.integers(4, 24),
+    seed=st.integers(0, 2**16),
+)
+def test_concurrent_cap_checks_never_mix_their_halves(
+    counts: dict[dt.date, int], cap: int, batch: int, seed: int
+) -> None:
+    # Many windows come back short and tied at once, so many cap checks run at the same
+    # time and their halves come back interleaved. A check that counted another's half
+    # (ids reused while a check was pending) inferred a cap that was not there, and
+    # failed an honest day. A server with no cap, or with one: never a false overflow.
+    for server_cap in (None, cap):
+        planner = WindowPlanner(D0, day(60), limit=200, max_limit=400, initial_days=2)
+        try:
+            windows, _ = simulate(
+                counts,
+                planner,
+                cap=server_cap,
+                batch=batch,
+                rng=random.Random(seed),
+                allow_loss=server_cap is not None,
+            )
+        except WindowOverflowError as exc:
+            assert server_cap is not None, str(exc)
+            assert counts.get(exc.day, 0) >= exc.count >= server_cap
+            continue
+        assert_exact_cover(windows, D0, day(60))
+        if server_cap is None:
+            assert planner.cap is None
+
+
+def test_repeats_inside_pages_do_not_make_a_false_cap() -> None:
+    # Every page repeats its first customer. Counted as records, the halves of a short
+    # window (31 + 31) look larger than the whole (61): a cap of 61 that is not there.
+    planner = WindowPlanner(D0, day(1), limit=100, max_limit=100, initial_days=2)
+    ids = {D0: list(range(30)), day(1): list(range(100, 130))}
+
+    def answer(request: WindowRequest) -> Verdict:
+        served = [i for d in request.window.iter_days() for i in ids[d]]
+        served = served[:1] + served  # the lie
+        return planner.record(request, len(served), ids=served)
+
+    whole = planner.next_request()
+    assert whole is not None and whole.window.days == 2
+    answer(whole)
+    while (request := planner.next_request()) is not None:
+        answer(request)
+    assert planner.done
+    assert planner.cap_checks == 1  # the short whole was checked, and found no cap
+    assert planner.cap is None
+
+
+def test_an_overflow_names_the_callers_max_limit_and_the_servers_cap() -> None:
+    planner = WindowPlanner(D0, D0, limit=20, max_limit=50, detect_cap=False)
+    first = planner.next_request()
+    assert first is not None and planner.record(first, 20) is Verdict.REFETCH
+    escalated = planner.next_request()
+    assert escalated is not None and escalated.limit == 50
+    with pytest.raises(WindowOverflowError) as info:
+        planner.record(escalated, 50)
+    assert (info.value.max_limit, info.value.server_cap, info.value.count) == (50, None, 50)
+    assert "max_limit=50" in str(info.value) and "limit=20" not in str(info.value)
+    capped = WindowOverflowError(D0, 33, 1000, server_cap=33)
+    assert "caps limit at 33" in str(capped) and "max_limit=1000" in str(capped)

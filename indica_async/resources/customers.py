@@ -9,7 +9,7 @@ from typing import Protocol
 
 from .._config import DEFAULT_CONCURRENCY, DEFAULT_LIMIT, DEFAULT_MAX_LIMIT, Timeout
 from .._converters import decode_customer, decode_list_body
-from .._errors import APIError, InvalidArgumentError
+from .._errors import APIError, InvalidArgumentError, with_context
 from .._sansio import (
     LIST_PATH,
     STATE_ID_LABEL,
@@ -109,7 +109,7 @@ class CustomersResource:
         initial_days: int | None = None,
         ordered: bool = True,
         lookahead: int | None = None,
-        dedupe: bool = False,
+        dedupe: bool = True,
         detect_cap: bool = True,
         progress: Progress | None = None,
         timeout: float | Timeout | None = None,
@@ -129,7 +129,9 @@ class CustomersResource:
             initial_days: the first window's size; by default sized automatically.
             ordered: yield pages in date order (default), or as they complete.
             lookahead: windows fetched ahead of the consumer (default 2 x concurrency).
-            dedupe: drop a customer id seen before (the API should never repeat one).
+            dedupe: yield each customer id once (the default), even from a server that
+                repeats one inside a page or across windows; `Progress.duplicates_dropped`
+                counts what was dropped. Costs about one bit an id for dense ids.
             detect_cap: check whether the server silently caps ``limit``.
             progress: a `Progress` the walk keeps current.
         """
@@ -185,7 +187,7 @@ class CustomersResource:
         initial_days: int | None = None,
         ordered: bool = True,
         lookahead: int | None = None,
-        dedupe: bool = False,
+        dedupe: bool = True,
         detect_cap: bool = True,
         progress: Progress | None = None,
         timeout: float | Timeout | None = None,
@@ -243,8 +245,7 @@ class CustomersResource:
         try:
             return decode_customer(data, strict=self._strict)
         except APIError as exc:
-            exc.method, exc.path = "GET", path
-            raise
+            raise with_context(exc, method="GET", path=path) from None
 
 
 async def _flatten(pages: AsyncGenerator[Page, None]) -> AsyncGenerator[Customer, None]:
