@@ -59,8 +59,9 @@ def _is_enum(tp: Any) -> bool:
     return isinstance(inner, type) and issubclass(inner, enum.Enum)
 
 
-def _enum_value(member: enum.Enum | None) -> Any:
-    return None if member is None else member.value
+def _enum_value(member: enum.Enum | str | None) -> Any:
+    # A plain str a user put in an enum field is written as it is.
+    return member.value if isinstance(member, enum.Enum) else member
 
 
 def _iso_date(day: dt.date | None) -> str | None:
