@@ -39,11 +39,12 @@ class _OpenEnum(str, enum.Enum):
     def _missing_(cls, value: object) -> "_OpenEnum | None":
         # Called for values that are not members (by Enum and by msgspec's decoder alike),
         # so an open enum is one type: a field is `Gender | None`, not `Gender | None`.
-        if not isinstance(value, str):
-            return None
+        if type(value) is not str:
+            if not isinstance(value, str):
+                return None
+            value = str(value)  # a str subclass: keep only the text
         unlisted = str.__new__(cls, value)
-        unlisted._value_ = str(value)
-        unlisted._name_ = str(value)
+        unlisted._value_ = unlisted._name_ = value
         return unlisted
 
 
