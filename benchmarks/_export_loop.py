@@ -16,8 +16,9 @@ import sys
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from indica_async import AsyncIndicaClient
-from indica_async._converters import customer_to_json
+import orjson
+
+from indica_async import AsyncIndicaClient, customer_to_dict
 
 
 async def export(start: dt.date, end: dt.date, stream: BinaryIO, base_url: str) -> int:
@@ -25,7 +26,8 @@ async def export(start: dt.date, end: dt.date, stream: BinaryIO, base_url: str) 
     written = 0
     async with AsyncIndicaClient(os.environ["INDICA_API_KEY"], base_url=base_url) as client:
         async for page in client.customers.pages(start_date=start, end_date=end):
-            stream.write(b"".join(customer_to_json(c) + b"\n" for c in page.customers))
+            lines = (orjson.dumps(customer_to_dict(c)) + b"\n" for c in page.customers)
+            stream.write(b"".join(lines))
             written += len(page.customers)
     return written
 

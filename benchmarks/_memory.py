@@ -206,7 +206,7 @@ def run_memory(sizes: list[int], tool: str | None = None) -> MemoryResult:
     label = (
         "`indica-async customers export` (python -m indica_async), JSONL"
         if tool == "cli"
-        else "SDK export loop (benchmarks/_export_loop.py: pages() + customer_to_json)"
+        else "SDK export loop (benchmarks/_export_loop.py: pages() + customer_to_dict)"
     )
     baseline, _ = _watch([sys.executable, "-m", "indica_async", "--version"], dict(os.environ))
     runs = []

@@ -4,7 +4,7 @@ Benchmarks (``--only`` picks some, comma-separated; all but ``profile`` by defau
 
 - ``e2e``: ``iterate`` over a sandbox in another process, against aiohttp + orjson,
   aiohttp + msgspec and httpx + pydantic v2 over fixed windows, 8 requests in flight.
-- ``decode``: one page of 500 customers: the SDK's converter against stock cattrs.
+- ``decode``: one page of 500 customers: the SDK's decode from bytes against orjson.loads.
 - ``latency``: 50 ms added per response, limit 50, ~200 requests at concurrency 8 and 32.
 - ``memory``: peak RSS of the command-line JSONL export of 100,000 and 1,000,000.
 - ``requests``: list requests of a complete walk on a bursty data set, against the ideal

@@ -23,7 +23,6 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-import attrs
 import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -39,6 +38,7 @@ from indica_async import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    customer_to_dict,
 )
 
 logger = logging.getLogger("customers_service")
@@ -72,13 +72,13 @@ async def indica_client_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def customer_json(customer: Customer) -> bytes:
-    """A customer as the API's JSON (orjson writes the dates and enums as their values)."""
-    return orjson.dumps(attrs.asdict(customer))
+    """A customer as the API's JSON: dates as YYYY-MM-DD, enums as their strings."""
+    return orjson.dumps(customer_to_dict(customer))
 
 
 def ndjson_line(customer: Customer) -> bytes:
     """A customer as one line of NDJSON."""
-    return orjson.dumps(attrs.asdict(customer), option=orjson.OPT_APPEND_NEWLINE)
+    return orjson.dumps(customer_to_dict(customer), option=orjson.OPT_APPEND_NEWLINE)
 
 
 def json_response(body: bytes) -> web.Response:

@@ -23,7 +23,6 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-import attrs
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -39,6 +38,7 @@ from indica_async import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    customer_to_dict,
 )
 
 logger = logging.getLogger("customers_service")
@@ -77,13 +77,13 @@ Client = Annotated[AsyncIndicaClient, Depends(get_client)]
 
 
 def customer_json(customer: Customer) -> bytes:
-    """A customer as the API's JSON (orjson writes the dates and enums as their values)."""
-    return orjson.dumps(attrs.asdict(customer))
+    """A customer as the API's JSON: dates as YYYY-MM-DD, enums as their strings."""
+    return orjson.dumps(customer_to_dict(customer))
 
 
 def ndjson_line(customer: Customer) -> bytes:
     """A customer as one line of NDJSON."""
-    return orjson.dumps(attrs.asdict(customer), option=orjson.OPT_APPEND_NEWLINE)
+    return orjson.dumps(customer_to_dict(customer), option=orjson.OPT_APPEND_NEWLINE)
 
 
 # Declared before /customers/{customer_id}, which would otherwise take "export" as an id.

@@ -16,6 +16,7 @@ from ._config import (
     RetryPolicy,
     Timeout,
 )
+from ._converters import converter, customer_to_dict
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -83,6 +84,8 @@ __all__ = [
     "Window",
     "WindowOverflowError",
     "__version__",
+    "converter",
+    "customer_to_dict",
 ]
 
 

@@ -23,7 +23,6 @@ from ._config import (
 )
 from ._errors import (
     APIConnectionError,
-    APIError,
     APITimeoutError,
     ClientStateError,
     ConfigurationError,
@@ -33,7 +32,7 @@ from ._errors import (
 )
 from ._ratelimit import RateLimitGate
 from ._retry import build_retrying
-from ._sansio import build_headers, check_base_url, error_for_status, read_json
+from ._sansio import build_headers, check_base_url, error_for_status
 from .resources.customers import CustomersResource
 
 logger = logging.getLogger("indica_async")
@@ -103,7 +102,7 @@ class AsyncIndicaClient:
         self._slots: asyncio.Semaphore | None = None
         self._gate = RateLimitGate()
         self._closed = False
-        self.customers = CustomersResource(self._get_json, strict=strict)
+        self.customers = CustomersResource(self._get, strict=strict)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
@@ -159,7 +158,7 @@ class AsyncIndicaClient:
 
     # --- requests -----------------------------------------------------------------
 
-    async def _get_json(
+    async def _get(
         self,
         path: str,
         params: Mapping[str, str] | None = None,
@@ -168,10 +167,8 @@ class AsyncIndicaClient:
         max_retries: int | None = None,
         on_retry: Callable[[], None] | None = None,
         label: str | None = None,
-        parse: Callable[[bytes], object] = read_json,
-    ) -> object:
-        """GET ``path`` with retries; return its body as ``parse`` reads it (by default,
-        its parsed JSON). An `APIError` that ``parse`` raises is never retried.
+    ) -> bytes:
+        """GET ``path`` with retries; return the body of its 2xx answer, undecoded.
 
         ``label`` stands for ``path`` in logs and on exceptions, where the path holds
         personal data (a state ID number).
@@ -199,12 +196,7 @@ class AsyncIndicaClient:
         retrying = build_retrying(policy, description=f"GET {shown}", on_retry=retried)
         async for attempt in retrying:
             with attempt:
-                body = await self._send(session, url, shown, attempt_timeout, deadline)
-                try:
-                    return parse(body)
-                except APIError as exc:
-                    exc.method, exc.path = "GET", shown
-                    raise
+                return await self._send(session, url, shown, attempt_timeout, deadline)
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     async def _send(

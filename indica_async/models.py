@@ -2,7 +2,8 @@
 
 Every field but ``Customer.id`` may be null or missing in the API's answers, so every
 other field is optional here. The enumerations are open-ended on the vendor's side: a
-known value becomes a member, an unknown one stays the plain ``str`` it was sent as.
+known value is one of the class's members, and an unknown one is an instance of the same
+class that is the string the API sent (equal to it, hashing and printing as it).
 """
 
 import datetime as dt
@@ -22,9 +23,29 @@ __all__ = [
 
 
 class _OpenEnum(str, enum.Enum):
+    """A str enum that accepts any string: unknown values become unlisted instances.
+
+    ``Gender("nonbinary")`` returns a ``Gender`` that is the string ``"nonbinary"``: equal
+    to it, hashed, printed and serialised as it, with ``.value == .name == "nonbinary"``.
+    It is not a member: ``Gender`` does not list it and it is created anew, never
+    cached, so values a server invents cannot accumulate in the class.
+    """
+
     # str() and f-strings give the wire value on every Python version, as StrEnum does
     # (a plain str mix-in formats as "Gender.FEMALE" on some versions, "female" on others).
     __str__ = str.__str__
+
+    @classmethod
+    def _missing_(cls, value: object) -> "_OpenEnum | None":
+        # Called for values that are not members (by Enum and by msgspec's decoder alike),
+        # so an open enum is one type: a field is `Gender | None`, not `Gender | None`.
+        if type(value) is not str:
+            if not isinstance(value, str):
+                return None
+            value = str(value)  # a str subclass: keep only the text
+        unlisted = str.__new__(cls, value)
+        unlisted._value_ = unlisted._name_ = value
+        return unlisted
 
 
 class Gender(_OpenEnum):
@@ -97,7 +118,7 @@ class Customer:
 
     The API gives no creation date: the date window a customer was listed in is the only
     record of when the profile was created. Enumerated fields hold a member when the value
-    is known and the raw string otherwise.
+    is known, and otherwise an unlisted instance of the enum that is the string sent.
     """
 
     id: int
@@ -113,13 +134,13 @@ class Customer:
     state_id: str | None = None
     alternative_id: str | None = None
     passport: str | None = None
-    gender: Gender | str | None = None
+    gender: Gender | None = None
     #: As the API sent it: an int stays an int, a decimal a float. The unit is not documented.
     weight: int | float | None = None
     height: str | None = None
-    type: CustomerType | str | None = None
-    ethnicity: Ethnicity | str | None = None
-    preferred_language: PreferredLanguage | str | None = None
+    type: CustomerType | None = None
+    ethnicity: Ethnicity | None = None
+    preferred_language: PreferredLanguage | None = None
     #: Ids of the groups staff put the customer in.
     manual_groups: tuple[int, ...] | None = None
     #: Ids of the groups the POS assigned by its own rules.

@@ -110,7 +110,7 @@ def customers(draw: st.DrawFn, *, unknown_fields: bool = False) -> dict[str, Any
 
 
 def expected_encoding(obj: dict[str, Any]) -> dict[str, Any]:
-    """What ``encode_customer`` gives for a decoded valid ``obj``: every field, nulls kept."""
+    """What ``customer_to_dict`` gives for a decoded valid ``obj``: every field, nulls kept."""
     out: dict[str, Any] = {"id": obj["id"]}
     for name in CUSTOMER_FIELDS:
         value = obj.get(name)
@@ -120,7 +120,8 @@ def expected_encoding(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# One wrong value per kind of field, with the type name the error must report.
+# One wrong value per kind of field, with the type name the error must report (a field
+# that may be null reports "<name> | null" for a value of the wrong JSON type).
 _WRONG: dict[str, tuple[st.SearchStrategy[Any], str]] = {
     "str": (big_ints | st.booleans() | st.lists(texts, max_size=2) | st.floats(), "str"),
     "bool": (ints | texts | st.floats() | st.lists(ints, max_size=2), "bool"),
@@ -131,10 +132,10 @@ _WRONG: dict[str, tuple[st.SearchStrategy[Any], str]] = {
         "date",
     ),
     "number": (st.booleans() | texts | st.lists(ints, max_size=2), "int | float"),
-    "groups": (texts | ints | st.dictionaries(texts, ints, max_size=2), "list[int]"),
+    "groups": (texts | ints | st.dictionaries(texts, ints, max_size=2), "array"),
     "enum": (ints | st.booleans() | st.lists(texts, max_size=2), "str"),
-    "recommendation": (st.lists(ints, max_size=2) | texts | ints | st.booleans(), "Recommendation"),
-    "address": (st.lists(texts, max_size=2) | texts | ints | st.booleans(), "Address"),
+    "recommendation": (st.lists(ints, max_size=2) | texts | ints | st.booleans(), "object"),
+    "address": (st.lists(texts, max_size=2) | texts | ints | st.booleans(), "object"),
 }
 
 _KIND = {
@@ -163,7 +164,11 @@ _KIND = {
 
 @st.composite
 def invalid_customers(draw: st.DrawFn) -> tuple[dict[str, Any], str, str]:
-    """A customer with exactly one wrong field: ``(obj, field path, expected type name)``."""
+    """A customer with exactly one wrong field: ``(obj, field path, expected type name)``.
+
+    The path is the decoder's (``$.address.zip``); the name is the expected type without
+    its ``| null``.
+    """
     obj = draw(customers())
     target = draw(
         st.sampled_from(
@@ -178,13 +183,13 @@ def invalid_customers(draw: st.DrawFn) -> tuple[dict[str, Any], str, str]:
             del obj["id"]
         else:
             obj["id"] = bad
-        return obj, "id", "int"
+        return obj, "$.id", "int"
     if target == "manual_groups[]":
         good = draw(group_ids)
         index = draw(st.integers(min_value=0, max_value=len(good)))
         wrong = draw(texts | st.booleans() | st.floats() | st.none() | st.lists(ints, max_size=1))
         obj["manual_groups"] = [*good[:index], wrong, *good[index:]]
-        return obj, f"manual_groups[{index}]", "int"
+        return obj, f"$.manual_groups[{index}]", "int"
     parent, _, name = target.rpartition(".")
     container = obj
     if parent:
@@ -192,7 +197,7 @@ def invalid_customers(draw: st.DrawFn) -> tuple[dict[str, Any], str, str]:
         obj[parent] = container
     wrong_values, expected = _WRONG[_KIND.get(name, "str")]
     container[name] = draw(wrong_values)
-    return obj, target, expected
+    return obj, f"$.{target}", expected
 
 
 def json_values(max_leaves: int = 20) -> st.SearchStrategy[Any]:

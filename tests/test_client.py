@@ -152,13 +152,15 @@ async def test_list_sends_the_window_and_accepts_both_envelopes(
     assert dict(url.query) == {"start_date": "2025-01-01", "end_date": "2025-01-31", "limit": "50"}
 
 
-async def test_list_of_another_shape_names_its_keys(
+async def test_list_of_another_shape_names_its_type_never_its_keys(
     http: aioresponses, client: AsyncIndicaClient
 ) -> None:
     http.get(LIST_URL, payload={"customers": [], "count": 0})
-    with pytest.raises(DecodeError, match="top-level keys: count, customers") as info:
+    with pytest.raises(DecodeError, match="got `object`") as info:
         await client.customers.list(start_date="2025-01-01", end_date="2025-01-31")
     assert info.value.method == "GET" and info.value.path == "/customers"
+    assert "customers" not in str(info.value).replace("/customers", "")
+    assert "count" not in str(info.value)
 
 
 async def test_bad_arguments_raise_before_any_request(
@@ -190,7 +192,7 @@ async def test_invalid_json_and_wrong_types_are_decode_errors(
         await client.customers.get(1)
     with pytest.raises(DecodeError) as info:
         await client.customers.get(2)
-    assert info.value.field == "email" and info.value.path == "/customers/2"
+    assert info.value.field == "$.email" and info.value.path == "/customers/2"
 
 
 # --- status errors ---------------------------------------------------------------

@@ -14,13 +14,13 @@ import strategies
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indica_async import _converters
+from indica_async import converter, customer_to_dict
 from indica_async._converters import (
     customer_to_json,
     decode_customer,
+    decode_customer_body,
     decode_customers,
-    encode_customer,
-    make_converter,
+    decode_list_body,
 )
 from indica_async._errors import APIError, DecodeError
 from indica_async.models import (
@@ -35,9 +35,6 @@ from indica_async.models import (
 
 SAMPLE_PATH = pathlib.Path(__file__).parent / "samples" / "vendor_customer.json"
 SAMPLE: dict[str, Any] = json.loads(SAMPLE_PATH.read_text())
-
-STOCK = make_converter(fast=False)
-STOCK_DETAILED = make_converter(fast=False, detailed_validation=True)
 
 
 def sample(**changes: Any) -> dict[str, Any]:
@@ -122,10 +119,11 @@ def test_vendor_sample_decodes() -> None:
 
 
 def test_vendor_sample_round_trips() -> None:
-    encoded = encode_customer(decode_customer(SAMPLE))
+    encoded = customer_to_dict(decode_customer(SAMPLE))
     assert encoded == SAMPLE
     assert list(encoded) == list(SAMPLE)
     assert type(encoded["gender"]) is str
+    assert type(encoded["recommendation"]["valid_to"]) is str
     assert type(encoded["manual_groups"]) is list
     assert type(encoded["date_of_birth"]) is str
     assert orjson.loads(customer_to_json(decode_customer(SAMPLE))) == SAMPLE
@@ -143,13 +141,13 @@ def test_every_optional_field_null() -> None:
     obj["id"] = 1
     customer = decode_customer(obj)
     assert customer == Customer(1)
-    assert encode_customer(customer) == obj
+    assert customer_to_dict(customer) == obj
 
 
 def test_every_optional_field_missing() -> None:
     customer = decode_customer({"id": 1})
     assert customer == Customer(1)
-    assert encode_customer(customer) == {name: (1 if name == "id" else None) for name in SAMPLE}
+    assert customer_to_dict(customer) == {name: (1 if name == "id" else None) for name in SAMPLE}
 
 
 def test_nested_objects_with_nulls_and_missing_fields() -> None:
@@ -164,29 +162,41 @@ def test_unknown_fields_are_ignored_by_default() -> None:
 
 
 @pytest.mark.parametrize(
-    ("obj", "path"),
+    ("obj", "path", "name"),
     [
-        (sample(loyalty_points=12), "loyalty_points"),
-        (sample(address={**SAMPLE["address"], "country": "US"}), "address.country"),
-        (sample(recommendation={"issuer": "Dr. X"}), "recommendation.issuer"),
+        (sample(loyalty_points=12), "$", "loyalty_points"),
+        (sample(address={**SAMPLE["address"], "country": "US"}), "$.address", "country"),
+        (sample(recommendation={"issuer": "Dr. X"}), "$.recommendation", "issuer"),
     ],
 )
-def test_strict_mode_rejects_unknown_fields(obj: dict[str, Any], path: str) -> None:
+def test_strict_mode_rejects_unknown_fields(obj: dict[str, Any], path: str, name: str) -> None:
     error = decode_error(obj, strict=True)
     assert error.field == path
-    assert path in str(error)
+    assert f"at `{path}`" in str(error)
+    assert "unknown field" in str(error).lower()
+    assert name not in str(error)
     with pytest.raises(DecodeError) as info:
         decode_customers([SAMPLE, obj], strict=True)
-    assert info.value.field == f"[1].{path}"
+    assert info.value.field == f"$[1]{path[1:]}"
+    with pytest.raises(DecodeError) as info:
+        decode_list_body(orjson.dumps({"data": [SAMPLE, obj]}), strict=True)
+    assert info.value.field == f"$.data[1]{path[1:]}"
+    assert name not in str(info.value)
 
 
 def test_strict_mode_accepts_known_fields() -> None:
     assert decode_customer(SAMPLE, strict=True) == decode_customer(SAMPLE)
     assert decode_customers([SAMPLE], strict=True) == [decode_customer(SAMPLE)]
+    body = orjson.dumps(SAMPLE)
+    assert decode_customer_body(body, strict=True) == decode_customer(SAMPLE)
 
 
-def test_strict_mode_names_the_first_unknown_field_in_a_stable_order() -> None:
-    assert decode_error(sample(zeta=1, alpha=2), strict=True).field == "alpha"
+def test_strict_mode_never_names_the_unknown_field() -> None:
+    # Keys are data too: a drifting server may key an object by an email address.
+    error = decode_error(sample(**{"jenny@example.com": 1, "zeta": 2}), strict=True)
+    for text in (str(error), repr(error), str(error.args)):
+        assert "jenny" not in text
+        assert "zeta" not in text
 
 
 # --- open enums ---------------------------------------------------------------------------
@@ -197,8 +207,16 @@ def test_unknown_enum_values_keep_the_raw_string_and_round_trip(name: str) -> No
     obj = sample(**{name: "something_new"})
     value = getattr(decode_customer(obj), name)
     assert value == "something_new"
-    assert type(value) is str
-    assert encode_customer(decode_customer(obj)) == obj
+    assert isinstance(value, str)
+    assert str(value) == f"{value}" == value.value == "something_new"
+    assert type(value.value) is str
+    enum_class = type(getattr(decode_customer(SAMPLE), name))
+    assert isinstance(value, enum_class)
+    assert value not in list(enum_class)  # unlisted: the class does not grow
+    assert hash(value) == hash("something_new")
+    assert customer_to_dict(decode_customer(obj)) == obj
+    assert type(customer_to_dict(decode_customer(obj))[name]) is str
+    assert getattr(decode_list_body(orjson.dumps([obj]))[0], name) == "something_new"
 
 
 def test_known_enum_values_become_members() -> None:
@@ -209,10 +227,22 @@ def test_known_enum_values_become_members() -> None:
 
 
 def test_encoding_gives_plain_strings_for_members_and_raw_values() -> None:
-    encoded = encode_customer(Customer(1, gender=Gender.OTHER, type="wholesale"))
+    encoded = customer_to_dict(
+        Customer(1, gender=Gender.OTHER, type=CustomerType("wholesale"), ethnicity="new")  # type: ignore[arg-type]
+    )
     assert encoded["gender"] == "other"
     assert type(encoded["gender"]) is str
     assert encoded["type"] == "wholesale"
+    assert type(encoded["type"]) is str
+    assert encoded["ethnicity"] == "new"
+
+
+def test_open_enums_accept_any_string_and_only_strings() -> None:
+    assert Gender("female") is Gender.FEMALE
+    assert Gender("nonbinary") == "nonbinary"
+    assert Gender("nonbinary") is not Gender("nonbinary")  # never cached
+    with pytest.raises(ValueError, match="not a valid Gender"):
+        Gender(1)  # type: ignore[arg-type]
 
 
 # --- dates --------------------------------------------------------------------------------
@@ -255,22 +285,18 @@ def test_malformed_dates_are_rejected_with_their_path(bad: object, field: str, p
     else:
         obj[field] = bad
     error = decode_error(obj)
-    assert error.field == path
-    assert error.expected == "date"
+    assert error.field == f"$.{path}"
+    assert error.expected in ("date", "date | null")
+    with pytest.raises(DecodeError) as info:
+        decode_list_body(orjson.dumps([obj]))
+    assert (info.value.field, info.value.expected) == (f"$[0].{path}", error.expected)
 
 
-def test_date_cache_does_not_change_results() -> None:
+def test_repeated_dates_decode_alike() -> None:
     first = decode_customer(sample(date_of_birth="1999-12-31"))
     second = decode_customer(sample(date_of_birth="1999-12-31"))
     assert first.date_of_birth == second.date_of_birth == dt.date(1999, 12, 31)
-    assert decode_error(sample(date_of_birth="1999-12-32")).field == "date_of_birth"
-
-
-def test_date_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_converters, "_DATE_CACHE_SIZE", 3)
-    for day in range(1, 10):
-        decode_customer({"id": 1, "date_of_birth": f"2001-01-{day:02d}"})
-        assert len(_converters._DATES) <= 3
+    assert decode_error(sample(date_of_birth="1999-12-32")).field == "$.date_of_birth"
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
@@ -286,7 +312,7 @@ def test_dates_are_exactly_yyyy_mm_dd(text: str) -> None:
         expected = None
     obj = {"id": 1, "date_of_birth": text}
     if expected is None:
-        assert decode_error(obj).field == "date_of_birth"
+        assert decode_error(obj).field == "$.date_of_birth"
     else:
         assert decode_customer(obj).date_of_birth == expected
 
@@ -301,27 +327,27 @@ def test_dates_are_exactly_yyyy_mm_dd(text: str) -> None:
         ({"id": 1.0}, "id", "int"),
         ({"id": "12345"}, "id", "int"),
         ({"id": None}, "id", "int"),
-        ({"first_name": 5}, "first_name", "str"),
-        ({"state_id": 987654}, "state_id", "str"),
-        ({"email": ["a@b.c"]}, "email", "str"),
-        ({"has_medical_recommendation": "true"}, "has_medical_recommendation", "bool"),
-        ({"text_messages_allowed": 0}, "text_messages_allowed", "bool"),
-        ({"weight": True}, "weight", "int | float"),
-        ({"weight": "65"}, "weight", "int | float"),
-        ({"manual_groups": "101"}, "manual_groups", "list[int]"),
-        ({"manual_groups": {"101": 1}}, "manual_groups", "list[int]"),
+        ({"first_name": 5}, "first_name", "str | null"),
+        ({"state_id": 987654}, "state_id", "str | null"),
+        ({"email": ["a@b.c"]}, "email", "str | null"),
+        ({"has_medical_recommendation": "true"}, "has_medical_recommendation", "bool | null"),
+        ({"text_messages_allowed": 0}, "text_messages_allowed", "bool | null"),
+        ({"weight": True}, "weight", "int | float | null"),
+        ({"weight": "65"}, "weight", "int | float | null"),
+        ({"manual_groups": "101"}, "manual_groups", "array | null"),
+        ({"manual_groups": {"101": 1}}, "manual_groups", "array | null"),
         ({"manual_groups": [101, "203"]}, "manual_groups[1]", "int"),
         ({"auto_groups": [True]}, "auto_groups[0]", "int"),
         ({"auto_groups": [1.0]}, "auto_groups[0]", "int"),
-        ({"gender": 1}, "gender", "str"),
-        ({"type": ["medical"]}, "type", "str"),
-        ({"ethnicity": False}, "ethnicity", "str"),
-        ({"preferred_language": {}}, "preferred_language", "str"),
-        ({"address": ["456 Sunset Blvd"]}, "address", "Address"),
-        ({"address": "456 Sunset Blvd"}, "address", "Address"),
-        ({"recommendation": []}, "recommendation", "Recommendation"),
-        ({"address": {"zip": 90026}}, "address.zip", "str"),
-        ({"recommendation": {"number": 987654}}, "recommendation.number", "str"),
+        ({"gender": 1}, "gender", "str | null"),
+        ({"type": ["medical"]}, "type", "str | null"),
+        ({"ethnicity": False}, "ethnicity", "str | null"),
+        ({"preferred_language": {}}, "preferred_language", "str | null"),
+        ({"address": ["456 Sunset Blvd"]}, "address", "object | null"),
+        ({"address": "456 Sunset Blvd"}, "address", "object | null"),
+        ({"recommendation": []}, "recommendation", "object | null"),
+        ({"address": {"zip": 90026}}, "address.zip", "str | null"),
+        ({"recommendation": {"number": 987654}}, "recommendation.number", "str | null"),
     ],
 )
 def test_wrong_types_are_rejected_with_path_and_type(
@@ -329,17 +355,27 @@ def test_wrong_types_are_rejected_with_path_and_type(
 ) -> None:
     error = decode_error(sample(**changes))
     assert isinstance(error, APIError)
-    assert (error.field, error.expected) == (path, expected)
-    assert str(error).startswith(f"{path}: ")
-    assert expected in str(error)
+    assert (error.field, error.expected) == (f"$.{path}", expected)
+    assert str(error).startswith(f"Expected `{expected}`, got `")
+    assert str(error).endswith(f" - at `$.{path}`")
+    for body, prefix in ((orjson.dumps([SAMPLE, sample(**changes)]), "$[1]"),):
+        with pytest.raises(DecodeError) as info:
+            decode_list_body(body)
+        assert (info.value.field, info.value.expected) == (f"{prefix}.{path}", expected)
+    with pytest.raises(DecodeError) as info:
+        decode_customer_body(orjson.dumps(sample(**changes)))
+    assert (info.value.field, info.value.expected) == (f"$.{path}", expected)
 
 
 def test_missing_id_is_reported_as_missing() -> None:
     obj = sample()
     del obj["id"]
     error = decode_error(obj)
-    assert (error.field, error.expected) == ("id", "int")
+    assert (error.field, error.expected) == ("$.id", "int")
     assert "missing" in str(error)
+    with pytest.raises(DecodeError) as info:
+        decode_list_body(orjson.dumps([SAMPLE, obj]))
+    assert (info.value.field, info.value.expected) == ("$[1].id", "int")
 
 
 def test_int_weight_and_decimal_weight_are_kept_as_given() -> None:
@@ -351,29 +387,14 @@ def test_int_weight_and_decimal_weight_are_kept_as_given() -> None:
 
 def test_huge_ids_are_ints() -> None:
     assert decode_customer({"id": 2**100}).id == 2**100
+    assert decode_customer_body(b'{"id": %d}' % 2**100).id == 2**100
 
 
 @pytest.mark.parametrize("top", [None, [], "customer", 12345, 1.5, True, [SAMPLE]])
 def test_top_level_must_be_an_object(top: object) -> None:
     error = decode_error(top)
-    assert error.field == ""
-    assert error.expected == "Customer"
-
-
-def test_subclasses_of_json_types_are_accepted() -> None:
-    class Text(str):
-        pass
-
-    class Mapping(dict):  # type: ignore[type-arg]
-        pass
-
-    customer = decode_customer(
-        Mapping(id=1, first_name=Text("Jane"), gender=Text("female"), type=Text("new"))
-    )
-    assert customer.first_name == "Jane"
-    assert customer.gender is Gender.FEMALE
-    assert customer.type == "new"
-    assert orjson.loads(customer_to_json(customer))["type"] == "new"
+    assert error.field == "$"
+    assert error.expected == "object"
 
 
 # --- the value never appears in an error --------------------------------------------------
@@ -404,6 +425,8 @@ def test_errors_never_contain_the_value(changes: dict[str, Any], secret: object)
         lambda: decode_customer(sample(**changes)),
         lambda: decode_customer(sample(**changes), strict=True),
         lambda: decode_customers([SAMPLE, sample(**changes)]),
+        lambda: decode_list_body(orjson.dumps([SAMPLE, sample(**changes)]), strict=True),
+        lambda: decode_customer_body(orjson.dumps(sample(**changes))),
     ):
         with pytest.raises(DecodeError) as info:
             call()
@@ -445,47 +468,34 @@ def test_decode_customers() -> None:
 def test_decode_customers_prefixes_paths_with_the_index(bad: object, path: str) -> None:
     with pytest.raises(DecodeError) as info:
         decode_customers([SAMPLE, SAMPLE, {"id": 9}, bad, sample(id="also bad")])
-    assert info.value.field == path
-    assert str(info.value).startswith(f"{path}: ")
-    # The message keeps the detail of the inner error, once.
-    assert str(info.value).count(":") == 1
+    assert info.value.field == f"${path}"
+    assert str(info.value).endswith(f" - at `${path}`")
+    # The message holds the detail of the first error, once.
+    assert str(info.value).count(" - at ") == 1
 
 
 @pytest.mark.parametrize("top", [None, {"data": [SAMPLE]}, "[]", 3, SAMPLE])
 def test_decode_customers_needs_a_list(top: object) -> None:
     with pytest.raises(DecodeError) as info:
         decode_customers(top)
-    assert (info.value.field, info.value.expected) == ("", "list")
+    assert (info.value.field, info.value.expected) == ("$", "array")
 
 
 # --- the converter ------------------------------------------------------------------------
 
 
-def test_converter_is_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    decode_customer(SAMPLE, strict=True)  # builds the strict converter, once
-
-    def fail(**_: Any) -> None:
-        raise AssertionError("converter rebuilt")
-
-    monkeypatch.setattr(_converters, "make_converter", fail)
-    for strict in (False, True):
-        decode_customer(SAMPLE, strict=strict)
-        decode_customers([SAMPLE], strict=strict)
-    assert _converters._strict_structure_customer() is _converters._strict_structure_customer()
+def test_public_converter_encodes_and_structures_the_models() -> None:
+    customer = decode_customer(SAMPLE)
+    assert converter.structure(SAMPLE, Customer) == customer
+    assert converter.unstructure(customer) == SAMPLE == customer_to_dict(customer)
+    assert orjson.loads(converter.dumps(customer)) == SAMPLE
+    assert converter.structure(sample(gender="new"), Customer).gender == "new"
 
 
-def test_converter_uses_the_generated_hooks() -> None:
-    converter = _converters._CONVERTER
-    assert converter.structure(SAMPLE, Customer) == decode_customer(SAMPLE)
-    assert converter.unstructure(decode_customer(SAMPLE)) == SAMPLE
-    with pytest.raises(DecodeError):
-        converter.structure(sample(id=True), Customer)
-    assert orjson.loads(converter.dumps(decode_customer(SAMPLE))) == SAMPLE
-
-
-@pytest.mark.parametrize("stock", [STOCK, STOCK_DETAILED], ids=["stock", "stock-detailed"])
-def test_fast_path_agrees_with_stock_cattrs_on_the_sample(stock: Any) -> None:
-    assert_identical(decode_customer(SAMPLE), stock.structure(SAMPLE, Customer))
+def test_decode_agrees_with_the_cattrs_converter_on_the_sample() -> None:
+    assert_identical(
+        decode_customer_body(orjson.dumps(SAMPLE)), converter.structure(SAMPLE, Customer)
+    )
 
 
 # --- properties ---------------------------------------------------------------------------
@@ -493,17 +503,22 @@ def test_fast_path_agrees_with_stock_cattrs_on_the_sample(stock: Any) -> None:
 
 @given(strategies.customers())
 def test_valid_customers_decode_and_round_trip(obj: dict[str, Any]) -> None:
-    customer = decode_customer(obj)
+    customer = decode_list_body(json.dumps([obj]).encode())[0]
     assert customer.id == obj["id"]
-    assert encode_customer(customer) == strategies.expected_encoding(obj)
-    assert decode_customer(encode_customer(customer), strict=True) == customer
+    encoded = customer_to_dict(customer)
+    assert encoded == strategies.expected_encoding(obj)
+    # decode(encode(x)) == x, through JSON text and in strict mode.
+    assert decode_customer_body(json.dumps(encoded).encode(), strict=True) == customer
+    assert decode_customer(encoded, strict=True) == customer
 
 
 @given(strategies.customers())
-def test_fast_path_agrees_with_stock_cattrs(obj: dict[str, Any]) -> None:
-    ours = decode_customer(obj)
-    assert_identical(ours, STOCK.structure(obj, Customer))
-    assert_identical(ours, STOCK_DETAILED.structure(obj, Customer))
+def test_decode_agrees_with_the_cattrs_converter(obj: dict[str, Any]) -> None:
+    # cattrs builds the same models from parsed JSON by a different road: an independent
+    # reference for values and types.
+    assert_identical(
+        decode_list_body(json.dumps([obj]).encode())[0], converter.structure(obj, Customer)
+    )
 
 
 @given(strategies.customers(unknown_fields=True))
@@ -519,10 +534,11 @@ def test_unknown_fields_never_change_the_result(obj: dict[str, Any]) -> None:
 def test_invalid_customers_name_the_field(case: tuple[dict[str, Any], str, str]) -> None:
     obj, path, expected = case
     error = decode_error(obj)
-    assert (error.field, error.expected) == (path, expected)
+    assert error.field == path
+    assert error.expected in (expected, f"{expected} | null")
     with pytest.raises(DecodeError) as info:
         decode_customers([{"id": 0}, obj])
-    assert info.value.field == f"[1].{path}"
+    assert info.value.field == f"$[1]{path[1:]}"
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])
@@ -541,4 +557,4 @@ def test_any_json_decodes_or_raises_decode_error(value: Any, strict: bool) -> No
         errors = [error]
     else:
         errors = []
-    assert all((error.field or "").startswith("[0]") for error in errors)
+    assert all((error.field or "").startswith("$[0]") for error in errors)

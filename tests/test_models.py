@@ -65,10 +65,10 @@ def test_field_types() -> None:
     assert hints["id"] is int
     assert hints["weight"] == int | float | None
     assert hints["manual_groups"] == hints["auto_groups"] == tuple[int, ...] | None
-    assert hints["gender"] == Gender | str | None
-    assert hints["type"] == CustomerType | str | None
-    assert hints["ethnicity"] == Ethnicity | str | None
-    assert hints["preferred_language"] == PreferredLanguage | str | None
+    assert hints["gender"] == Gender | None
+    assert hints["type"] == CustomerType | None
+    assert hints["ethnicity"] == Ethnicity | None
+    assert hints["preferred_language"] == PreferredLanguage | None
     assert hints["recommendation"] == Recommendation | None
     assert hints["address"] == Address | None
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import builtins
-import typing
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Protocol
 
 from .._config import DEFAULT_CONCURRENCY, DEFAULT_LIMIT, DEFAULT_MAX_LIMIT, Timeout
-from .._converters import decode_customer, decode_list_body
-from .._errors import APIError, InvalidArgumentError, with_context
+from .._converters import decode_customer_body, decode_list_body
+from .._errors import InvalidArgumentError
 from .._sansio import (
     LIST_PATH,
     STATE_ID_LABEL,
@@ -28,8 +27,8 @@ from ..models import Customer
 __all__ = ["CustomersResource"]
 
 
-class GetJSON(Protocol):
-    """The client's request function, as a resource sees it."""
+class Get(Protocol):
+    """The client's request function, as a resource sees it: the body of a 2xx answer."""
 
     async def __call__(
         self,
@@ -40,15 +39,14 @@ class GetJSON(Protocol):
         max_retries: int | None = None,
         on_retry: Callable[[], None] | None = None,
         label: str | None = None,
-        parse: Callable[[bytes], object] = ...,
-    ) -> object: ...
+    ) -> bytes: ...
 
 
 class CustomersResource:
     """The customers endpoints. Reached as ``client.customers``."""
 
-    def __init__(self, get_json: GetJSON, *, strict: bool = False) -> None:
-        self._get_json = get_json
+    def __init__(self, get: Get, *, strict: bool = False) -> None:
+        self._get = get
         self._strict = strict
 
     async def get(
@@ -60,8 +58,8 @@ class CustomersResource:
     ) -> Customer:
         """One customer by id. `NotFoundError` if none; needs the PRO plan."""
         path = customer_path(check_positive_int(customer_id, "customer_id"))
-        data = await self._get_json(path, timeout=timeout, max_retries=max_retries)
-        return self._decode_one(data, path)
+        body = await self._get(path, timeout=timeout, max_retries=max_retries)
+        return decode_customer_body(body, strict=self._strict, request_path=path)
 
     async def get_by_state_id(
         self,
@@ -73,10 +71,8 @@ class CustomersResource:
         """One customer by state ID number. `NotFoundError` if none; needs the PRO plan."""
         path = state_id_path(check_state_id(state_id))
         # The state ID number is personal data: logs and errors show the route instead.
-        data = await self._get_json(
-            path, timeout=timeout, max_retries=max_retries, label=STATE_ID_LABEL
-        )
-        return self._decode_one(data, STATE_ID_LABEL)
+        body = await self._get(path, timeout=timeout, max_retries=max_retries, label=STATE_ID_LABEL)
+        return decode_customer_body(body, strict=self._strict, request_path=STATE_ID_LABEL)
 
     async def list(
         self,
@@ -226,26 +222,11 @@ class CustomersResource:
     ) -> builtins.list[Customer]:
         window = request.window
         params = list_params(window.first, window.last, request.limit)
-        # Parsed and decoded in one step (see decode_list_body); a DecodeError carries the
-        # request's method and path like any APIError of the request.
-        customers = await self._get_json(
-            LIST_PATH,
-            params,
-            timeout=timeout,
-            max_retries=max_retries,
-            on_retry=on_retry,
-            parse=self._parse_list,
+        body = await self._get(
+            LIST_PATH, params, timeout=timeout, max_retries=max_retries, on_retry=on_retry
         )
-        return typing.cast(builtins.list[Customer], customers)
-
-    def _parse_list(self, body: bytes) -> builtins.list[Customer]:
-        return decode_list_body(body, strict=self._strict)
-
-    def _decode_one(self, data: object, path: str) -> Customer:
-        try:
-            return decode_customer(data, strict=self._strict)
-        except APIError as exc:
-            raise with_context(exc, method="GET", path=path) from None
+        # A body that does not decode is never retried: the server answered, wrongly.
+        return decode_list_body(body, strict=self._strict, request_path=LIST_PATH)
 
 
 async def _flatten(pages: AsyncGenerator[Page, None]) -> AsyncGenerator[Customer, None]:
