@@ -1,7 +1,10 @@
 """``python -m indica_async.sandbox``: serve the sandbox until SIGINT or SIGTERM.
 
-Prints ``INDICA_BASE_URL=...`` and then ``INDICA_API_KEY=...`` on stdout once the port
-is bound (with ``--port 0``, the port the system chose), so scripts can read them.
+The one way to run the sandbox standalone (``indica-async sandbox serve`` runs this same
+command). Prints ``INDICA_BASE_URL=...`` and then ``INDICA_API_KEY=...`` on stdout once
+the port is bound (with ``--port 0``, the port the system chose), so scripts can read or
+``eval`` them, and one line about what it serves on stderr. Its defaults are
+`SandboxConfig`'s.
 """
 
 from __future__ import annotations
@@ -35,20 +38,40 @@ def _fault_kinds(value: str) -> tuple[FaultKind, ...]:
     return kinds  # type: ignore[return-value]  # checked against FAULT_KINDS above
 
 
-def _parser() -> argparse.ArgumentParser:
+def _date(value: str) -> date:
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"{value!r} is not a date in the form YYYY-MM-DD")
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
     defaults = SandboxConfig()
     parser = argparse.ArgumentParser(
-        prog="python -m indica_async.sandbox",
+        prog=prog,
         description="Serve a local IndicaOnline double (customers endpoints, API v2.3).",
     )
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
     add("--port", type=int, default=0, help="port to bind; 0 picks a free one (default: 0)")
-    add("--customers", type=int, default=defaults.customers, help="how many customers")
+    add(
+        "--customers",
+        type=int,
+        default=defaults.customers,
+        help="how many customers (default: %(default)s)",
+    )
     add("--seed", type=int, default=defaults.seed, help="seed of the synthetic data")
     add("--distribution", choices=get_args(Distribution), default=defaults.distribution)
-    add("--start-date", type=date.fromisoformat, default=defaults.start_date, metavar="DATE")
-    add("--end-date", type=date.fromisoformat, default=defaults.end_date, metavar="DATE")
+    add("--start-date", type=_date, default=defaults.start_date, metavar="YYYY-MM-DD")
+    add("--end-date", type=_date, default=defaults.end_date, metavar="YYYY-MM-DD")
+    add(
+        "--no-vendor-sample",
+        dest="vendor_sample",
+        action="store_false",
+        help="do not serve the vendor's sample customer (id 12345, state id CA987654)",
+    )
     add("--envelope", choices=get_args(Envelope), default=defaults.envelope)
     add("--limit-cap", type=int, default=None, metavar="N", help="silent cap on limit")
     add("--max-limit", type=int, default=None, metavar="N", help="a larger limit is a 400")
@@ -72,13 +95,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _ready(sandbox: Sandbox) -> None:
+    # stdout holds only the two assignments, so scripts can read or eval them.
     print(f"INDICA_BASE_URL={sandbox.base_url}", flush=True)
     print(f"INDICA_API_KEY={sandbox.api_key}", flush=True)
+    config = sandbox.config
+    print(
+        f"sandbox: {len(sandbox.records):,} customers created {config.start_date} to "
+        f"{config.end_date}, plan {config.plan}; Ctrl-C stops it",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m indica_async.sandbox") -> int:
     """Parse ``argv``, serve until interrupted, and return the exit status."""
-    parser = _parser()
+    parser = _parser(prog)
     args = parser.parse_args(argv)
     try:
         config = SandboxConfig(
@@ -90,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             envelope=args.envelope,
             limit_cap=args.limit_cap,
             max_limit=args.max_limit,
+            vendor_sample=args.vendor_sample,
             plan=args.plan,
             api_key=args.api_key,
             latency=args.latency,
