@@ -61,9 +61,6 @@ class DateType(click.ParamType):  # type: ignore[type-arg]  # generic from click
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
 
-    def get_metavar(self, param: click.Parameter, *args: object) -> str:
-        return "DATE"
-
 
 #: The click type of every date option.
 DATE: click.ParamType = DateType()  # type: ignore[type-arg]
