@@ -12,10 +12,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import gzip
 import io
 import json
 import os
 import pty
+import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -665,3 +668,208 @@ def test_resume_refuses_another_export(tmp_path: Path) -> None:
         assert "the resume state state.json belongs to another export" in line
     assert "end_date" in assert_one_error_line(run_cli(*changed[0], cwd=tmp_path), 2)
     assert out.read_bytes() == before
+
+
+# --- failures leave nothing half-done ------------------------------------------------
+
+# Uniform sign-ups of ~8 a day: some day holds 12 or more, so --max-limit 12 overflows
+# there, after the pages of the days before it were written.
+OVERFLOWING = (
+    "customers", "export", "--sandbox", "--sandbox-customers", "3000", "--limit", "10",
+    "--max-limit", "12", "--concurrency", "1", "--start-date", "2024-01-01",
+    "--end-date", "2024-12-31",
+)  # fmt: skip
+
+
+def test_an_overflow_names_the_flag_and_leaves_no_partial_file(tmp_path: Path) -> None:
+    result = run_cli(*OVERFLOWING, "--output", "all.jsonl", cwd=tmp_path)
+    line = assert_one_error_line(result, 4)
+    assert "--max-limit 12" in line and "Raise --max-limit" in line
+    assert "nothing was written (all.jsonl was not created)" in line
+    assert list(tmp_path.iterdir()) == []  # no all.jsonl, no temporary file
+
+    # An existing output is left as it was.
+    (tmp_path / "all.jsonl").write_bytes(b"yesterday's export\n")
+    result = run_cli(*OVERFLOWING, "--output", "all.jsonl", cwd=tmp_path)
+    assert "all.jsonl was left as it was" in assert_one_error_line(result, 4)
+    assert (tmp_path / "all.jsonl").read_bytes() == b"yesterday's export\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["all.jsonl"]
+
+    # The same run with --resume shows pages were written before the overflow...
+    result = run_cli(*OVERFLOWING, "-o", "r.jsonl", "--resume", "r.state", cwd=tmp_path)
+    line = assert_one_error_line(result, 4)
+    assert "progress is saved in r.state: run the same command to continue" in line
+    saved = json.loads((tmp_path / "r.state").read_bytes())
+    assert saved["customers"] > 0 and not saved["complete"]
+    # ...and the day named is the first one the output lacks.
+    day = line.split("error: ")[1].split(" ")[0]
+    assert day == saved["next_day"]
+
+
+def test_a_complete_resume_whose_output_is_gone_is_refused(tmp_path: Path) -> None:
+    args = _resumable("jsonl", "--quiet")
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(out.read_bytes()[:-100])
+    line = assert_one_error_line(run_cli(*args, cwd=tmp_path), 1)
+    assert "says the export to out.jsonl is complete, but out.jsonl is" in line
+    assert "bytes long, not" in line and "delete the state file to export again" in line
+    out.unlink()
+    line = assert_one_error_line(run_cli(*args, cwd=tmp_path), 1)
+    assert "out.jsonl is missing; delete the state file" in line
+    assert not out.exists()
+
+
+def test_the_checkpoint_makes_the_output_durable_before_saving_the_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indica_async.cli import _export, _resume
+
+    output, state_path = tmp_path / "out.jsonl", tmp_path / "state.json"
+    events: list[tuple[str, int]] = []
+    real_fsync, real_save = os.fsync, _resume.save_state
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        events.append(("fsync", os.fstat(fd).st_size))
+
+    def save_state(path: str, state: _resume.ResumeState) -> None:
+        # What the disk holds when the state is saved: a reversed order finds the
+        # page still in Python's buffer, not in the file.
+        events.append(("save", state.output_bytes))
+        assert output.stat().st_size >= state.output_bytes, "state saved before its data"
+        real_save(path, state)
+
+    monkeypatch.setattr(_resume.os, "fsync", fsync)
+    monkeypatch.setattr(_export, "save_state", save_state)
+    args = _resumable("jsonl", "--quiet", "--limit", "40")
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
+    saves = [i for i, (kind, _) in enumerate(events) if kind == "save"]
+    assert len(saves) > 10
+    for i in saves:
+        # Each save follows an fsync of the output at exactly the length it records.
+        kind, size = events[i - 1]
+        assert kind == "fsync" and size == events[i][1], events[i - 1 : i + 1]
+    assert json.loads(state_path.read_bytes())["complete"] is True
+
+
+# --- flags ----------------------------------------------------------------------------
+
+
+def test_verbose_shows_each_request_never_the_key(tmp_path: Path, served: str) -> None:
+    env = {"INDICA_API_KEY": SECRET, "INDICA_BASE_URL": served}
+    result = run_cli(
+        "customers", "export", "--verbose", "--start-date", "2024-01-01", "--end-date",
+        "2024-12-31", "--limit", "200", "-o", "v.jsonl", cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    lines = [line for line in result.stderr.decode().splitlines() if " -> " in line]
+    assert len(lines) >= 3
+    for line in lines:
+        assert re.fullmatch(
+            r"indica-async: GET /customers\?start_date=\d{4}-\d\d-\d\d&end_date=\d{4}-\d\d-\d\d"
+            r"&limit=\d+ -> 200 in \d+\.\d\d s",
+            line,
+        ), line
+    body = truth(SERVED)[3]
+    for args, template in (
+        ((str(body["id"]),), "/customers/{id}"),
+        (("--state-id", body["state_id"]), "/customers/state-id/{state_id}"),
+        (("999",), "/customers/{id}"),
+    ):
+        result = run_cli("customers", "get", "-v", *args, cwd=tmp_path, env=env)
+        first = result.stderr.decode().splitlines()[0]
+        assert first.startswith(f"indica-async: GET {template} -> "), first
+        assert str(body["state_id"]) not in result.stderr.decode()
+    for blob in (result.stdout, result.stderr):
+        assert SECRET.encode() not in blob
+
+
+def test_fields_choose_the_columns(tmp_path: Path) -> None:
+    base = ("customers", "export", "--sandbox", "--sandbox-customers", "300", "-q",
+            "--start-date", "2024-01-01", "--end-date", "2024-12-31",
+            "--fields", "id,email,address.city,recommendation")  # fmt: skip
+    assert run_cli(*base, "-o", "f.jsonl", cwd=tmp_path).returncode == 0
+    assert run_cli(*base, "--format", "csv", "-o", "f.csv", cwd=tmp_path).returncode == 0
+    expected = truth(SandboxConfig(customers=300))
+    got = read_jsonl(tmp_path / "f.jsonl")
+    assert got == [
+        {
+            "id": b["id"],
+            "email": b["email"],
+            "address": {"city": (b["address"] or {}).get("city")},
+            "recommendation": (b["recommendation"] and dict(b["recommendation"]))
+            or dict.fromkeys(["number", "valid_from", "valid_to", "state_id_expires_on"]),
+        }
+        for b in expected
+    ]
+    rows = list(csv.reader(io.StringIO((tmp_path / "f.csv").read_text(), newline="")))
+    assert rows[0] == [
+        "id", "email", "address.city", "recommendation.number", "recommendation.valid_from",
+        "recommendation.valid_to", "recommendation.state_id_expires_on",
+    ]  # fmt: skip
+    assert [row[0] for row in rows[1:]] == [str(b["id"]) for b in expected]
+
+
+def test_gz_output_is_the_same_export_compressed(tmp_path: Path) -> None:
+    base = ("customers", "export", "--sandbox", "--sandbox-customers", "700", "-q",
+            "--limit", "60", "--start-date", "2024-01-01", "--end-date", "2024-12-31")  # fmt: skip
+    for fmt in ("jsonl", "csv"):
+        assert run_cli(*base, "--format", fmt, "-o", f"p.{fmt}", cwd=tmp_path).returncode == 0
+        assert run_cli(*base, "--format", fmt, "-o", f"z.{fmt}.gz", cwd=tmp_path).returncode == 0
+        packed = (tmp_path / f"z.{fmt}.gz").read_bytes()
+        assert packed[:2] == b"\x1f\x8b"
+        assert gzip.decompress(packed) == (tmp_path / f"p.{fmt}").read_bytes()
+    # Resumable too: one gzip member per page, so a kill leaves whole members behind.
+    args = (*base, "-o", "r.jsonl.gz", "--resume", "r.state")
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
+    assert (
+        gzip.decompress((tmp_path / "r.jsonl.gz").read_bytes())
+        == (tmp_path / "p.jsonl").read_bytes()
+    )
+
+
+async def test_max_retry_time_and_max_retries_reach_the_client() -> None:
+    from indica_async.cli._connect import Connection, SandboxOptions, open_client
+
+    connection = Connection(
+        max_retries=2, max_retry_time=7.5, timeout=3.0, sandbox=SandboxOptions(customers=5)
+    )
+    async with open_client(connection) as client:
+        assert (client.retry.max_retries, client.retry.max_retry_time) == (2, 7.5)
+        assert client.timeout.total == 3.0
+        assert len(await client.customers.list(start_date="2024-01-01", end_date="2024-12-31")) == 5
+
+
+# --- signals and pipes, in a real process ---------------------------------------------
+
+
+def test_sigterm_stops_like_ctrl_c(tmp_path: Path) -> None:
+    slow = _resumable("jsonl", "--sandbox-latency", "0.05", "--concurrency", "1", "--limit", "40")
+    out, state = tmp_path / "out.jsonl", tmp_path / "state.json"
+    proc = start_cli(*slow, cwd=tmp_path)
+    wait_for_state(state, proc, more_than=0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err.decode()
+    assert_clean(err)
+    assert err.decode().startswith("indica-async: interrupted; progress is saved in state.json")
+    saved = json.loads(state.read_bytes())
+    assert out.stat().st_size == saved["output_bytes"]
+    assert read_jsonl(out) == truth(RESUMABLE)[: saved["customers"]]
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    command = " ".join(
+        [*(shlex.quote(a) for a in _command()), "customers", "export", "--sandbox",
+         "--start-date", "2024-01-01", "--end-date", "2024-12-31", "-q", "| head -n 2"]
+    )  # fmt: skip
+    result = subprocess.run(
+        ["bash", "-c", command + "; echo status=${PIPESTATUS[0]} >&2"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.stdout.count(b"\n") == 2
+    assert result.stderr.decode() == "status=141\n"

@@ -25,6 +25,7 @@ __all__ = [
     "ExportFormat",
     "Format",
     "csv_cell",
+    "csv_columns",
     "csv_header",
     "csv_rows",
     "customer_dict",
@@ -83,17 +84,22 @@ _PATHS: Final[tuple[tuple[str, str | None], ...]] = _paths(CSV_COLUMNS)
 
 
 def parse_fields(text: str) -> tuple[str, ...]:
-    """The columns ``--fields`` names, in the order given; a nested object's name
-    (``address``) stands for all of its columns. ``ValueError`` names unknown ones."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
+    """The fields ``--fields`` names, in the order given, each once: top-level fields
+    and nested columns (``address.city``). ``ValueError`` names unknown ones."""
+    names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
     unknown = [name for name in names if name not in FIELD_NAMES]
     if unknown or not names:
         raise ValueError(
             f"unknown field {', '.join(repr(n) for n in unknown) or '(none given)'}; "
             f"choose from {','.join(_TOP_LEVEL)} or a nested column like address.city"
         )
+    return names
+
+
+def csv_columns(fields: Sequence[str]) -> tuple[str, ...]:
+    """The CSV columns of ``fields``: a nested object's name stands for all its columns."""
     columns: list[str] = []
-    for name in names:
+    for name in fields:
         expanded = [c for c in CSV_COLUMNS if c == name or c.startswith(name + ".")]
         columns.extend(c for c in expanded if c not in columns)
     return tuple(columns)
@@ -186,11 +192,12 @@ FORMATS: Final[Mapping[str, ExportFormat]] = {
 
 
 def export_format(name: str, columns: Sequence[str] | None = None) -> ExportFormat:
-    """The format ``name``, limited to ``columns`` (all when ``None``)."""
+    """The format ``name``, limited to the fields ``columns`` (all when ``None``)."""
     if columns is None:
         return FORMATS[name]
     chosen = tuple(columns)
     if name == "csv":
+        chosen = csv_columns(chosen)
         return ExportFormat(
             header=lambda: csv_header(chosen), encode=lambda page: csv_rows(page, chosen)
         )
