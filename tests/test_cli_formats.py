@@ -366,3 +366,34 @@ def test_summary_warns_on_an_empty_export_and_reports_resumes() -> None:
 )
 def test_exit_code_for(exc: BaseException, code: int | None) -> None:
     assert exit_code_for(exc) == code
+
+
+def test_the_cli_uses_only_the_public_api() -> None:
+    # What the command line needs, users need too: it imports indica_async and
+    # indica_async.sandbox, never their private modules. One exception until the
+    # public customer_to_dict lands: encode_customer, used in exactly one place.
+    import ast
+    from pathlib import Path
+
+    import indica_async.cli
+
+    private: list[str] = []
+    for path in sorted(Path(indica_async.cli.__file__).parent.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                outside = node.level >= 2 or module.startswith("indica_async")
+                parts = module.removeprefix("indica_async").strip(".").split(".")
+                if outside and any(part.startswith("_") for part in parts if part):
+                    private.append(f"{path.name}: {module} {[a.name for a in node.names]}")
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("indica_async.") and "._" in alias.name:
+                        private.append(f"{path.name}: {alias.name}")
+    assert private == ["_formats.py: _converters ['encode_customer']"]
+    source = (Path(indica_async.cli.__file__).parent / "_formats.py").read_text()
+    uses = [line for line in source.splitlines() if "encode_customer(" in line]
+    assert uses == [
+        "    return encode_customer(customer)  # MERGE: use indica_async.customer_to_dict"
+    ]

@@ -131,7 +131,7 @@ def test_config_takes_iso_date_strings() -> None:
 
 
 def test_one_set_of_defaults() -> None:
-    from indica_async.sandbox.__main__ import _parser
+    from indica_async.sandbox._command import _parser
 
     args = _parser("x").parse_args([])
     defaults = SandboxConfig()
@@ -851,7 +851,7 @@ async def test_module_runs_a_server_until_sigint(session: aiohttp.ClientSession)
 
 
 def test_module_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
-    from indica_async.sandbox.__main__ import main
+    from indica_async.sandbox._command import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["--fault-kinds", "500,teapot"])

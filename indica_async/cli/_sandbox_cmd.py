@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from ..sandbox.__main__ import main as sandbox_main
+from ..sandbox import main as sandbox_main
 
 __all__ = ["serve_command"]
 

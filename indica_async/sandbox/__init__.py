@@ -12,6 +12,7 @@ what it saw::
 ``python -m indica_async.sandbox`` runs the same server standalone.
 """
 
+from ._command import main
 from ._config import (
     DEFAULT_API_KEY,
     DEFAULT_CUSTOMERS,
@@ -61,6 +62,7 @@ __all__ = [
     "SandboxRecords",
     "SandboxStats",
     "generate_customers",
+    "main",
     "run_server",
     "serve",
 ]
