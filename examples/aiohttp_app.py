@@ -38,6 +38,8 @@ from indica_async import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RetryPolicy,
+    Timeout,
     customer_to_dict,
 )
 
@@ -47,6 +49,14 @@ logger = logging.getLogger("customers_service")
 DEFAULT_RETRY_AFTER = 5
 #: Bytes of NDJSON sent at once by an export: fewer, larger writes than one per line.
 CHUNK_BYTES = 64 * 1024
+#: A web request waits for the API within a request-sized budget: each attempt at most
+#: `REQUEST_TIMEOUT`, and all attempts and waits together at most `REQUEST_RETRY`'s
+#: ``max_retry_time``. When the API is down the caller gets a 502/504 in seconds, not
+#: after the SDK's batch-job defaults (5 retries within 180 s).
+REQUEST_TIMEOUT = Timeout(connect=2.0, total=5.0)
+REQUEST_RETRY = RetryPolicy(
+    max_retries=2, max_retry_time=8.0, initial_backoff=0.2, max_backoff=1.0, max_retry_after=2.0
+)
 
 INDICA_CLIENT = web.AppKey("indica_client", AsyncIndicaClient)
 CLIENT_OPTIONS: web.AppKey[dict[str, Any]] = web.AppKey("indica_client_options")
@@ -55,7 +65,9 @@ routes = web.RouteTableDef()
 
 
 def create_app(**client_options: Any) -> web.Application:
-    """The application; ``client_options`` go to `AsyncIndicaClient` (tests use them)."""
+    """The application; ``client_options`` go to `AsyncIndicaClient` (tests use them),
+    over the request-sized budget."""
+    client_options = {"timeout": REQUEST_TIMEOUT, "retry": REQUEST_RETRY, **client_options}
     app = web.Application(middlewares=[indica_errors])
     app[CLIENT_OPTIONS] = client_options
     app.cleanup_ctx.append(indica_client_ctx)

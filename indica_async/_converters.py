@@ -37,7 +37,6 @@ __all__ = [
     "decode_customer_body",
     "decode_customers",
     "decode_list_body",
-    "encode_customer",
 ]
 
 _T = TypeVar("_T")
@@ -102,10 +101,6 @@ def customer_to_dict(customer: Customer) -> dict[str, Any]:
     address and recommendation are nested dicts.
     """
     return _unstructure_customer(customer)  # type: ignore[no-any-return]
-
-
-# Private names the CLI used before `customer_to_dict` existed; kept until it moves over.
-encode_customer: Final = customer_to_dict
 
 
 def customer_to_json(customer: Customer) -> bytes:

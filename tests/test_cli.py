@@ -1,8 +1,10 @@
-"""The ``indica-async`` command line, run as a subprocess against sandboxes.
+"""The ``indica-async`` command line, run against sandboxes.
 
-Every export is compared exactly with the sandbox's ground truth (`generate_customers`
-with the same config), in the API's JSON shape or flattened for CSV independently of
-the CLI's own code.
+Most cases run in this process through click's `CliRunner` (`run_cli`); what needs a
+real process (signals, a closed pipe, a kill, a terminal) runs one (`run_process`,
+`start_cli`). Every export is compared exactly with the sandbox's ground truth
+(`generate_customers` with the same config), in the API's JSON shape or flattened for
+CSV independently of the CLI's own code.
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import gzip
 import io
 import json
 import os
 import pty
+import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -26,9 +31,12 @@ from typing import Any
 
 import orjson
 import pytest
+from click.testing import CliRunner
 
-from indica_async._converters import decode_customer, encode_customer
+from indica_async import customer_to_dict
+from indica_async._converters import decode_customer
 from indica_async.cli._formats import CSV_COLUMNS
+from indica_async.cli._main import cli
 from indica_async.sandbox import SandboxConfig, generate_customers
 
 SECRET = "s3cret-Key-0f-the-Test-9b1c"
@@ -49,11 +57,33 @@ def _command(*args: str) -> list[str]:
     return [sys.executable, "-W", "default", "-m", "indica_async", *args]
 
 
-def run_cli(
+def run_process(
     *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[bytes]:
+    """The command line in a process of its own, as a user runs it."""
     return subprocess.run(
         _command(*args), cwd=cwd, env=_env(env), capture_output=True, timeout=timeout
+    )
+
+
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """The command line in this process (click's CliRunner), in ``cwd``, with only the
+    ``INDICA_*`` variables of ``env``. A traceback fails the test."""
+    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("INDICA_")}
+    before = os.getcwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(
+            cli, list(args), env={**unset, **(env or {})}, prog_name="indica-async"
+        )
+    finally:
+        os.chdir(before)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(
+        list(args), result.exit_code, result.stdout_bytes, result.stderr_bytes
     )
 
 
@@ -86,7 +116,7 @@ def assert_one_error_line(result: subprocess.CompletedProcess[bytes], code: int)
 @functools.cache
 def truth(config: SandboxConfig) -> list[dict[str, Any]]:
     """Ground truth in the API's shape, nulls normalised as the SDK's decoder does."""
-    return [encode_customer(decode_customer(r.body)) for r in generate_customers(config)]
+    return [customer_to_dict(decode_customer(r.body)) for r in generate_customers(config)]
 
 
 def _cell(value: object) -> str:
@@ -393,25 +423,66 @@ EXPORT = ("customers", "export", "--sandbox", "--sandbox-customers", "10")
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ((*EXPORT, "--start-date", "2024-13-01", "--end-date", "2024-12-31"), "start_date"),
-        ((*EXPORT, "--start-date", "2024-05-01", "--end-date", "2024-04-30"), "comes before"),
+        ((*EXPORT, "--start-date", "2024-13-01", "--end-date", "2024-12-31"),
+         "Invalid value for '--start-date': '2024-13-01' is not a day of the calendar"),
+        ((*EXPORT, "--start-date", "2024/01/01", "--end-date", "2024-12-31"),
+         "Invalid value for '--start-date': '2024/01/01' is not a date: use YYYY-MM-DD, "
+         "today, yesterday or Nd"),
+        ((*EXPORT, "--start-date", "2024-05-01", "--end-date", "2024-04-30"),
+         "Invalid value for '--end-date': 2024-04-30 is before --start-date 2024-05-01"),
         ((*EXPORT, "--start-date", "2024-01-01"), "Missing option '--end-date'"),
         ((*EXPORT, "--bogus"), "No such option"),
         ((*EXPORT, "--start-date", "2024-01-01", "--end-date", "2024-01-02", "--resume", "s"),
          "--resume needs --output"),
+        ((*EXPORT, "--start-date", "2024-01-01", "--end-date", "2024-01-02", "--fields", "id,nope"),
+         "Invalid value for '--fields': unknown field 'nope'"),
+        ((*EXPORT, "--start-date", "2024-01-01", "--end-date", "2024-01-02",
+          "--max-retry-time", "0"), "Invalid value for '--max-retry-time': 0.0 is not in the range"),
         (("customers", "export", "--sandbox-seed", "3", "--start-date", "2024-01-01",
           "--end-date", "2024-01-02"), "--sandbox-seed needs --sandbox"),
         (("customers", "get", "--sandbox", "12", "--state-id", "X"), "either a customer ID"),
-        (("customers", "get", "--sandbox", "0"), "customer_id must be at least 1"),
-        (("customers", "get", "--base-url", "http://example.com/api", "5"), "clear text"),
-        (("sandbox", "serve", "--fault-kinds", "500,nope"), "unknown fault kinds nope"),
+        (("customers", "get", "--sandbox", "0"), "Invalid value for '[ID]': 0 is not in the range x>=1"),
     ],
 )  # fmt: skip
-def test_bad_usage_exits_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+def test_bad_usage_exits_2_naming_the_option_and_the_value(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
     result = run_cli(*args, cwd=tmp_path, env={"INDICA_API_KEY": SECRET})
+    assert result.returncode == 2, result.stderr.decode()
+    assert_clean(result.stderr)
+    # click's own usage errors: the usage line, then "Error: <message>".
+    text = result.stderr.decode()
+    assert text.startswith("Usage: indica-async ") and "\nError: " in text
+    assert message in text
+    assert result.stdout == b""
+
+
+def test_a_refused_base_url_is_one_error_line(tmp_path: Path) -> None:
+    result = run_cli(
+        "customers", "get", "--base-url", "http://example.com/api", "5",
+        cwd=tmp_path, env={"INDICA_API_KEY": SECRET},
+    )  # fmt: skip
     line = assert_one_error_line(result, 2)
-    assert message in line
-    assert SECRET not in line
+    assert "clear text" in line and SECRET not in line
+
+
+def test_sandbox_serve_rejects_bad_arguments(tmp_path: Path) -> None:
+    result = run_process("sandbox", "serve", "--fault-kinds", "500,nope", cwd=tmp_path)
+    assert result.returncode == 2
+    assert_clean(result.stderr)
+    assert "indica-async sandbox serve: error: argument --fault-kinds: unknown fault kinds" in (
+        result.stderr.decode()
+    )
+
+
+def test_no_arguments_prints_help_and_exits_0(tmp_path: Path) -> None:
+    result = run_cli(cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.startswith(b"Usage: indica-async [OPTIONS] COMMAND") or (
+        result.stdout.startswith(b"Usage: indica-async [OPTIONS] [COMMAND]")
+    )
+    assert b"customers" in result.stdout and b"sandbox" in result.stdout
+    assert result.stderr == b""
 
 
 def test_missing_key_exits_3(tmp_path: Path) -> None:
@@ -434,8 +505,8 @@ def test_wrong_key_exits_3_without_showing_it(tmp_path: Path, served: str) -> No
         assert "401" in line
         assert WRONG not in line and SECRET not in line
         assert result.stdout == b""
-    # The export failed before any data: no output was created.
-    assert not (tmp_path / "w.jsonl").exists()
+    # The export failed before any data: no output was created, nothing left behind.
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_basic_plan_lookup_exits_3(tmp_path: Path, served_basic: str) -> None:
@@ -453,18 +524,24 @@ def test_not_found_exits_4(tmp_path: Path, served: str) -> None:
         assert "404" in assert_one_error_line(result, 4)
 
 
-def test_unreachable_api_exits_4(tmp_path: Path) -> None:
+def test_unreachable_api_exits_4_at_once_naming_host_and_port(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}/open_api/v2.3"
-    result = run_cli(
-        "customers", "export", "--base-url", url, "--max-retries", "0", "--start-date",
-        "2024-01-01", "--end-date", "2024-01-31", "--output", "u.jsonl",
-        cwd=tmp_path, env={"INDICA_API_KEY": SECRET},
-    )  # fmt: skip
-    assert "connection failed" in assert_one_error_line(result, 4)
-    assert not (tmp_path / "u.jsonl").exists()
+    for command in (
+        ("customers", "export", "--start-date", "2024-01-01", "--end-date", "2024-01-31",
+         "--output", "u.jsonl"),
+        ("customers", "get", "5"),
+    ):  # fmt: skip
+        # The default retry policy: a refused connection is not retried for half a
+        # minute first (no "retrying" line comes before the error).
+        result = run_cli(*command, "--base-url", url, cwd=tmp_path, env={"INDICA_API_KEY": SECRET})
+        line = assert_one_error_line(result, 4)
+        assert (
+            line == f"indica-async: error: cannot connect to 127.0.0.1:{port}: connection refused"
+        )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_missing_cli_extra_exits_2(tmp_path: Path) -> None:
@@ -483,15 +560,18 @@ def test_missing_cli_extra_exits_2(tmp_path: Path) -> None:
 
 
 def test_help_everywhere(tmp_path: Path) -> None:
-    commands = [(), ("customers", "export"), ("customers", "get"), ("sandbox", "serve")]
-    procs = [start_cli(*args, "--help", cwd=tmp_path) for args in commands]
-    procs.append(start_cli("--version", cwd=tmp_path))
-    results = [(proc, *proc.communicate(timeout=30)) for proc in procs]
-    for proc, out, err in results[:-1]:
-        assert proc.returncode == 0, err.decode()
-        assert out.startswith(b"Usage: indica-async")
-    proc, out, _ = results[-1]
-    assert proc.returncode == 0 and out.startswith(b"indica-async, version ")
+    commands = [(), ("customers", "export"), ("customers", "get")]
+    for args in commands:
+        result = run_cli(*args, "--help", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr.decode()
+        assert result.stdout.startswith(b"Usage: indica-async")
+    # sandbox serve is python -m indica_async.sandbox's own parser, under its name.
+    result = run_process("sandbox", "serve", "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.startswith(b"usage: indica-async sandbox serve")
+    assert b"--no-vendor-sample" in result.stdout
+    version = run_cli("--version", cwd=tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith(b"indica-async, version ")
 
 
 # --- resume ----------------------------------------------------------------------------
@@ -556,7 +636,7 @@ def test_sigint_stops_cleanly_and_resumes(tmp_path: Path) -> None:
     assert_clean(err)
     assert err.decode().strip() == (
         "indica-async: interrupted; progress is saved in state.json: "
-        "run the same command to continue"
+        "run the same command to continue (out.jsonl holds the customers so far)"
     )
     saved = json.loads(state.read_bytes())
     assert not saved["complete"]
@@ -589,3 +669,207 @@ def test_resume_refuses_another_export(tmp_path: Path) -> None:
         assert "the resume state state.json belongs to another export" in line
     assert "end_date" in assert_one_error_line(run_cli(*changed[0], cwd=tmp_path), 2)
     assert out.read_bytes() == before
+
+
+# --- failures leave nothing half-done ------------------------------------------------
+
+# Uniform sign-ups of ~8 a day: some day holds 12 or more, so --max-limit 12 overflows
+# there, after the pages of the days before it were written.
+OVERFLOWING = (
+    "customers", "export", "--sandbox", "--sandbox-customers", "3000", "--limit", "10",
+    "--max-limit", "12", "--concurrency", "1", "--start-date", "2024-01-01",
+    "--end-date", "2024-12-31",
+)  # fmt: skip
+
+
+def test_an_overflow_names_the_flag_and_leaves_no_partial_file(tmp_path: Path) -> None:
+    result = run_cli(*OVERFLOWING, "--output", "all.jsonl", cwd=tmp_path)
+    line = assert_one_error_line(result, 4)
+    assert "--max-limit 12" in line and "Raise --max-limit" in line
+    assert "nothing was written (all.jsonl was not created)" in line
+    assert list(tmp_path.iterdir()) == []  # no all.jsonl, no temporary file
+
+    # An existing output is left as it was.
+    (tmp_path / "all.jsonl").write_bytes(b"yesterday's export\n")
+    result = run_cli(*OVERFLOWING, "--output", "all.jsonl", cwd=tmp_path)
+    assert "all.jsonl was left as it was" in assert_one_error_line(result, 4)
+    assert (tmp_path / "all.jsonl").read_bytes() == b"yesterday's export\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["all.jsonl"]
+
+    # The same run with --resume shows pages were written before the overflow...
+    result = run_cli(*OVERFLOWING, "-o", "r.jsonl", "--resume", "r.state", cwd=tmp_path)
+    line = assert_one_error_line(result, 4)
+    assert "progress is saved in r.state: run the same command to continue" in line
+    saved = json.loads((tmp_path / "r.state").read_bytes())
+    assert saved["customers"] > 0 and not saved["complete"]
+    # ...and the day named is the first one the output lacks.
+    day = line.split("error: ")[1].split(" ")[0]
+    assert day == saved["next_day"]
+
+
+def test_a_complete_resume_whose_output_is_gone_is_refused(tmp_path: Path) -> None:
+    args = _resumable("jsonl", "--quiet")
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(out.read_bytes()[:-100])
+    line = assert_one_error_line(run_cli(*args, cwd=tmp_path), 1)
+    assert "says the export to out.jsonl is complete, but out.jsonl is" in line
+    assert "bytes long, not" in line and "delete the state file to export again" in line
+    out.unlink()
+    line = assert_one_error_line(run_cli(*args, cwd=tmp_path), 1)
+    assert "out.jsonl is missing; delete the state file" in line
+    assert not out.exists()
+
+
+def test_the_checkpoint_makes_the_output_durable_before_saving_the_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indica_async.cli import _export, _resume
+
+    output, state_path = tmp_path / "out.jsonl", tmp_path / "state.json"
+    events: list[tuple[str, int]] = []
+    real_fsync, real_save = os.fsync, _resume.save_state
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        events.append(("fsync", os.fstat(fd).st_size))
+
+    def save_state(path: str, state: _resume.ResumeState) -> None:
+        # What the disk holds when the state is saved: a reversed order finds the
+        # page still in Python's buffer, not in the file.
+        events.append(("save", state.output_bytes))
+        assert output.stat().st_size >= state.output_bytes, "state saved before its data"
+        real_save(path, state)
+
+    monkeypatch.setattr(_resume.os, "fsync", fsync)
+    monkeypatch.setattr(_export, "save_state", save_state)
+    args = _resumable("jsonl", "--quiet", "--limit", "40")
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
+    saves = [i for i, (kind, _) in enumerate(events) if kind == "save"]
+    assert len(saves) > 10
+    for i in saves:
+        # Each save follows an fsync of the output at exactly the length it records.
+        kind, size = events[i - 1]
+        assert kind == "fsync" and size == events[i][1], events[i - 1 : i + 1]
+    assert json.loads(state_path.read_bytes())["complete"] is True
+
+
+# --- flags ----------------------------------------------------------------------------
+
+
+def test_verbose_shows_each_request_never_the_key(tmp_path: Path, served: str) -> None:
+    env = {"INDICA_API_KEY": SECRET, "INDICA_BASE_URL": served}
+    result = run_cli(
+        "customers", "export", "--verbose", "--start-date", "2024-01-01", "--end-date",
+        "2024-12-31", "--limit", "200", "-o", "v.jsonl", cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    lines = [line for line in result.stderr.decode().splitlines() if " -> " in line]
+    assert len(lines) >= 3
+    for line in lines:
+        assert re.fullmatch(
+            r"indica-async: GET /customers\?start_date=\d{4}-\d\d-\d\d&end_date=\d{4}-\d\d-\d\d"
+            r"&limit=\d+ -> 200 in \d+\.\d\d s",
+            line,
+        ), line
+    body = truth(SERVED)[3]
+    for args, template in (
+        ((str(body["id"]),), "/customers/{id}"),
+        (("--state-id", body["state_id"]), "/customers/state-id/{state_id}"),
+        (("999",), "/customers/{id}"),
+    ):
+        result = run_cli("customers", "get", "-v", *args, cwd=tmp_path, env=env)
+        first = result.stderr.decode().splitlines()[0]
+        assert first.startswith(f"indica-async: GET {template} -> "), first
+        assert str(body["state_id"]) not in result.stderr.decode()
+    for blob in (result.stdout, result.stderr):
+        assert SECRET.encode() not in blob
+
+
+def test_fields_choose_the_columns(tmp_path: Path) -> None:
+    base = ("customers", "export", "--sandbox", "--sandbox-customers", "300", "-q",
+            "--start-date", "2024-01-01", "--end-date", "2024-12-31",
+            "--fields", "id,email,address.city,recommendation")  # fmt: skip
+    assert run_cli(*base, "-o", "f.jsonl", cwd=tmp_path).returncode == 0
+    assert run_cli(*base, "--format", "csv", "-o", "f.csv", cwd=tmp_path).returncode == 0
+    expected = truth(SandboxConfig(customers=300))
+    got = read_jsonl(tmp_path / "f.jsonl")
+    assert got == [
+        {
+            "id": b["id"],
+            "email": b["email"],
+            "address": {"city": (b["address"] or {}).get("city")},
+            "recommendation": b["recommendation"],
+        }
+        for b in expected
+    ]
+    rows = list(csv.reader(io.StringIO((tmp_path / "f.csv").read_text(), newline="")))
+    assert rows[0] == [
+        "id", "email", "address.city", "recommendation.number", "recommendation.valid_from",
+        "recommendation.valid_to", "recommendation.state_id_expires_on",
+    ]  # fmt: skip
+    assert [row[0] for row in rows[1:]] == [str(b["id"]) for b in expected]
+
+
+def test_gz_output_is_the_same_export_compressed(tmp_path: Path) -> None:
+    base = ("customers", "export", "--sandbox", "--sandbox-customers", "700", "-q",
+            "--limit", "60", "--start-date", "2024-01-01", "--end-date", "2024-12-31")  # fmt: skip
+    for fmt in ("jsonl", "csv"):
+        assert run_cli(*base, "--format", fmt, "-o", f"p.{fmt}", cwd=tmp_path).returncode == 0
+        assert run_cli(*base, "--format", fmt, "-o", f"z.{fmt}.gz", cwd=tmp_path).returncode == 0
+        packed = (tmp_path / f"z.{fmt}.gz").read_bytes()
+        assert packed[:2] == b"\x1f\x8b"
+        assert gzip.decompress(packed) == (tmp_path / f"p.{fmt}").read_bytes()
+    # Resumable too: one gzip member per page, so a kill leaves whole members behind.
+    args = (*base, "-o", "r.jsonl.gz", "--resume", "r.state")
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
+    assert (
+        gzip.decompress((tmp_path / "r.jsonl.gz").read_bytes())
+        == (tmp_path / "p.jsonl").read_bytes()
+    )
+
+
+async def test_max_retry_time_and_max_retries_reach_the_client() -> None:
+    from indica_async.cli._connect import Connection, SandboxOptions, open_client
+
+    connection = Connection(
+        max_retries=2, max_retry_time=7.5, timeout=3.0, sandbox=SandboxOptions(customers=5)
+    )
+    async with open_client(connection) as client:
+        assert (client.retry.max_retries, client.retry.max_retry_time) == (2, 7.5)
+        assert client.timeout.total == 3.0
+        assert len(await client.customers.list(start_date="2024-01-01", end_date="2024-12-31")) == 5
+
+
+# --- signals and pipes, in a real process ---------------------------------------------
+
+
+def test_sigterm_stops_like_ctrl_c(tmp_path: Path) -> None:
+    slow = _resumable("jsonl", "--sandbox-latency", "0.05", "--concurrency", "1", "--limit", "40")
+    out, state = tmp_path / "out.jsonl", tmp_path / "state.json"
+    proc = start_cli(*slow, cwd=tmp_path)
+    wait_for_state(state, proc, more_than=0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err.decode()
+    assert_clean(err)
+    assert err.decode().startswith("indica-async: interrupted; progress is saved in state.json")
+    saved = json.loads(state.read_bytes())
+    assert out.stat().st_size == saved["output_bytes"]
+    assert read_jsonl(out) == truth(RESUMABLE)[: saved["customers"]]
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    command = " ".join(
+        [*(shlex.quote(a) for a in _command()), "customers", "export", "--sandbox",
+         "--start-date", "2024-01-01", "--end-date", "2024-12-31", "-q", "| head -n 2"]
+    )  # fmt: skip
+    result = subprocess.run(
+        ["bash", "-c", command + "; echo status=${PIPESTATUS[0]} >&2"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.stdout.count(b"\n") == 2
+    assert result.stderr.decode() == "status=141\n"

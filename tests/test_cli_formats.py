@@ -26,8 +26,9 @@ from indica_async import (
     PermissionDeniedError,
     ServerError,
     WindowOverflowError,
+    customer_to_dict,
 )
-from indica_async._converters import decode_customer, encode_customer
+from indica_async._converters import decode_customer
 from indica_async.cli._exit import exit_code_for
 from indica_async.cli._export import ExportReport, summary_lines
 from indica_async.cli._formats import (
@@ -132,7 +133,7 @@ def test_flatten_the_vendor_sample() -> None:
 
 
 def test_flatten_null_and_missing_nested_objects_give_empty_cells() -> None:
-    sparse = encode_customer(Customer(id=7))
+    sparse = customer_to_dict(Customer(id=7))
     assert flatten_customer(sparse) == ["7"] + [""] * (len(CSV_COLUMNS) - 1)
     assert flatten_customer({"id": 7}) == flatten_customer(sparse)
 
@@ -160,7 +161,7 @@ def test_csv_rows_quote_and_round_trip() -> None:
     data = csv_rows(customers)
     assert data.endswith(b"\r\n")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
-    assert rows == [flatten_customer(encode_customer(c)) for c in customers]
+    assert rows == [flatten_customer(customer_to_dict(c)) for c in customers]
     assert rows[1][CSV_COLUMNS.index("comment")] == 'says "hi",\nthen leaves'
     assert rows[1][CSV_COLUMNS.index("weight")] == "70.5"
 
@@ -175,7 +176,7 @@ def test_jsonl_lines_are_the_api_shape_one_per_line() -> None:
     assert data.endswith(b"\n")
     lines = data.split(b"\n")
     assert lines[-1] == b""
-    assert [orjson.loads(line) for line in lines[:-1]] == [SAMPLE, encode_customer(customers[1])]
+    assert [orjson.loads(line) for line in lines[:-1]] == [SAMPLE, customer_to_dict(customers[1])]
     assert orjson.loads(lines[1])["gender"] == "non_binary"
     assert jsonl_lines([]) == b""
 
@@ -366,3 +367,28 @@ def test_summary_warns_on_an_empty_export_and_reports_resumes() -> None:
 )
 def test_exit_code_for(exc: BaseException, code: int | None) -> None:
     assert exit_code_for(exc) == code
+
+
+def test_the_cli_uses_only_the_public_api() -> None:
+    # What the command line needs, users need too: it imports indica_async and
+    # indica_async.sandbox, never their private modules.
+    import ast
+    from pathlib import Path
+
+    import indica_async.cli
+
+    private: list[str] = []
+    for path in sorted(Path(indica_async.cli.__file__).parent.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                outside = node.level >= 2 or module.startswith("indica_async")
+                parts = module.removeprefix("indica_async").strip(".").split(".")
+                if outside and any(part.startswith("_") for part in parts if part):
+                    private.append(f"{path.name}: {module} {[a.name for a in node.names]}")
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("indica_async.") and "._" in alias.name:
+                        private.append(f"{path.name}: {alias.name}")
+    assert private == []

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import socket
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -286,3 +288,40 @@ async def test_startup_fails_without_a_key(serve: Serve, monkeypatch: pytest.Mon
     with pytest.raises(ConfigurationError, match="INDICA_API_KEY"):
         async with serve():
             pass
+
+
+@pytest.mark.parametrize("kind", ["503", "drop"])
+async def test_a_failing_api_is_answered_within_the_request_budget(serve: Serve, kind: str) -> None:
+    # The examples' own defaults (no client options from the test): a failing API costs
+    # a web request at most REQUEST_RETRY's attempts, within its max_retry_time.
+    module = load_example("aiohttp_app")
+    budget = module.REQUEST_RETRY
+    assert budget.max_retry_time <= 10 and module.REQUEST_TIMEOUT.total <= 10
+    faults = FaultConfig(rate=1.0, kinds=[kind])
+    async with Sandbox(SandboxConfig(customers=5, faults=faults)) as broken:
+        options = {"api_key": broken.api_key, "base_url": broken.base_url}
+        async with serve(**options) as get:
+            began = time.monotonic()
+            reply = await get(f"/customers/{broken.records[0].id}")
+            elapsed = time.monotonic() - began
+        attempts = broken.stats.requests
+    assert reply.status == 502
+    # Retried, but only within the budget (aiohttp itself resends a GET once on a
+    # dropped connection, so a drop may count twice per attempt).
+    tries = budget.max_retries + 1
+    assert tries <= attempts <= (2 * tries if kind == "drop" else tries)
+    assert elapsed < budget.max_retry_time
+
+
+async def test_an_unreachable_api_is_answered_within_the_request_budget(serve: Serve) -> None:
+    module = load_example("fastapi_app")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    options = {"api_key": "k" * 20, "base_url": f"http://127.0.0.1:{port}/open_api/v2.3"}
+    async with serve(**options) as get:
+        began = time.monotonic()
+        reply = await get("/customers/5")
+        elapsed = time.monotonic() - began
+    assert reply.status == 502
+    assert elapsed < module.REQUEST_RETRY.max_retry_time

@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -22,14 +23,28 @@ from urllib.parse import quote
 import aiohttp
 import orjson
 import pytest
+from attrs import evolve as attrs_evolve
 from yarl import URL
 
 import indica_async.sandbox as sandbox_module
+from indica_async import (
+    DEFAULT_MAX_LIMIT,
+    AsyncIndicaClient,
+    CustomerType,
+    Ethnicity,
+    Gender,
+    PreferredLanguage,
+)
 from indica_async.sandbox import (
+    BURST_FACTOR,
     CUSTOMER_FIELDS,
+    DEFAULT_CUSTOMERS,
     DEFAULT_LIST_LIMIT,
     FAULT_KINDS,
+    UNKNOWN_ENUM_SHARE,
     UNKNOWN_ENUM_VALUES,
+    VENDOR_SAMPLE,
+    VENDOR_SAMPLE_ID,
     FaultConfig,
     FaultKind,
     Sandbox,
@@ -77,6 +92,53 @@ def test_all_is_sorted_and_complete() -> None:
     assert sandbox_module.__all__ == sorted(sandbox_module.__all__, key=lambda n: (group(n), n))
     for name in sandbox_module.__all__:
         assert hasattr(sandbox_module, name), name
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"start_date": "2024/01/01"},
+            r"start_date must be a datetime\.date or a YYYY-MM-DD string, got '2024/01/01' \(str\)",
+        ),
+        ({"end_date": 20241231}, r"end_date must be a datetime\.date .* got 20241231 \(int\)"),
+        ({"start_date": datetime(2024, 1, 1)}, r"start_date must be a datetime\.date"),
+        ({"customers": "500"}, r"customers must be an int >= 0, got '500' \(str\)"),
+        ({"customers": True}, r"customers must be an int >= 0, got True"),
+        ({"customers": -1}, r"customers must be an int >= 0"),
+        ({"seed": 1.5}, r"seed must be an int"),
+        ({"latency": "0.1"}, r"latency must be a finite number >= 0"),
+        ({"limit_cap": 2.5}, r"limit_cap must be an int > 0 or None"),
+        ({"rate_limit": 0}, r"rate_limit must be a number > 0 or None"),
+        ({"api_key": ""}, r"api_key must be a non-empty string"),
+        ({"faults": {"rate": 0.5}}, r"faults must be a FaultConfig"),
+        ({"daily_counts": {"2024-01-01": 3}}, r"daily_counts keys must be datetime\.date"),
+        ({"daily_counts": {date(2024, 1, 1): 2.0}}, r"daily_counts\[2024-01-01\] must be an int"),
+        ({"distribution": "spiky"}, r"distribution"),
+    ],
+)
+def test_config_checks_every_argument_at_construction(
+    changes: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        SandboxConfig(**changes)
+
+
+def test_config_takes_iso_date_strings() -> None:
+    config = SandboxConfig(start_date="2023-02-01", end_date="2023-03-01")
+    assert (config.start_date, config.end_date) == (date(2023, 2, 1), date(2023, 3, 1))
+    assert len(generate_customers(attrs_evolve(config, customers=50))) == 50
+
+
+def test_one_set_of_defaults() -> None:
+    from indica_async.sandbox._command import _parser
+
+    args = _parser("x").parse_args([])
+    defaults = SandboxConfig()
+    assert defaults.customers == DEFAULT_CUSTOMERS == args.customers
+    assert (args.start_date, args.end_date) == (defaults.start_date, defaults.end_date)
+    assert args.distribution == defaults.distribution
+    assert args.vendor_sample is defaults.vendor_sample is True
 
 
 def test_config_rejects_nonsense() -> None:
@@ -168,9 +230,26 @@ def test_growing_grows() -> None:
 def test_bursty_concentrates_on_few_days() -> None:
     records = generate_customers(SandboxConfig(customers=20_000, distribution="bursty"))
     counts = day_counts(records)
+    usual = statistics.median(counts)
     top = sorted(counts, reverse=True)[:7]  # 2% of 366 days
-    assert sum(top) / 20_000 > 0.25
+    # Each burst day holds about BURST_FACTOR usual days' sign-ups; nothing else comes close.
+    assert all(0.6 * BURST_FACTOR * usual < n < 1.4 * BURST_FACTOR * usual for n in top)
+    assert sorted(counts, reverse=True)[7] < 2 * usual
     assert Counter(r.created for r in records)[date(2024, 4, 20)] in top
+
+
+def test_the_readme_bursty_sandbox_fits_the_default_max_limit() -> None:
+    # README: --sandbox-customers 50000 --sandbox-distribution bursty over 2023-2024.
+    # A burst was once a fixed 30% of all customers on 2% of the days: days of about
+    # 1,000 customers, so that export raised WindowOverflowError every time.
+    config = SandboxConfig(
+        customers=50_000,
+        distribution="bursty",
+        start_date=date(2023, 1, 1),
+        end_date=date(2024, 12, 31),
+    )
+    busiest = max(Counter(r.created for r in generate_customers(config)).values())
+    assert busiest < DEFAULT_MAX_LIMIT / 1.5, busiest
 
 
 def test_daily_counts_are_exact_and_allow_empty_stretches() -> None:
@@ -240,6 +319,87 @@ def test_values_look_like_the_vendor_sample() -> None:
     assert any("/" in s for s in state_ids)
     average = sum(len(r.raw) for r in records) / len(records)
     assert 800 <= average <= 1200
+
+
+def _enum_values(enum_type: Any) -> set[str]:
+    return {member.value for member in enum_type}
+
+
+ENUMS = {
+    "gender": Gender,
+    "type": CustomerType,
+    "ethnicity": Ethnicity,
+    "preferred_language": PreferredLanguage,
+}
+
+
+def test_data_is_realistic_and_follows_the_models() -> None:
+    records = generate_customers(SandboxConfig(customers=20_000, seed=3))
+    bodies = [r.body for r in records]
+    generated = [b for b in bodies if b["id"] != VENDOR_SAMPLE_ID]
+    # Emails and mobile phones: one customer each (no deliberate duplicates).
+    emails = [b["email"] for b in bodies if b.get("email") is not None]
+    phones = [b["phone"] for b in bodies if b.get("phone") is not None]
+    assert len(emails) > 0.9 * len(bodies) and len(set(emails)) == len(emails)
+    assert len(phones) > 0.9 * len(bodies) and len(set(phones)) == len(phones)
+    for field in ("office_phone", "fax"):
+        numbers = [b[field] for b in bodies if b.get(field) is not None]
+        assert numbers and len(set(numbers)) == len(numbers), field
+    assert all(
+        re.fullmatch(r"[a-z_.]+\d+@[a-z]+\.[a-z]+", e)
+        for e in emails
+        if e != VENDOR_SAMPLE["email"]
+    )
+    # Every enumeration value is a member of the models' enum, except the one
+    # deliberate unknown value, carried by about UNKNOWN_ENUM_SHARE of customers.
+    for field, enum_type in ENUMS.items():
+        values = Counter(b.get(field) for b in bodies if b.get(field) is not None)
+        known = _enum_values(enum_type)
+        unknown = {v: n for v, n in values.items() if v not in known}
+        assert set(unknown) == {UNKNOWN_ENUM_VALUES[field]}, (field, unknown)
+        assert UNKNOWN_ENUM_VALUES[field] not in known
+        assert unknown[UNKNOWN_ENUM_VALUES[field]] < 2 * UNKNOWN_ENUM_SHARE * len(bodies)
+        assert set(values) - set(unknown) == known, field  # every member is served
+    # Names agree with genders: no first name is given to both women and men.
+    names: dict[str, set[str]] = {}
+    for body in generated:
+        if body.get("gender") in ("male", "female") and body.get("first_name"):
+            names.setdefault(body["first_name"], set()).add(body["gender"])
+    assert len(names) > 40
+    assert all(len(genders) == 1 for genders in names.values()), names
+    # Not one household for a crowd: addresses repeat only within small households.
+    streets = Counter(
+        (b["address"].get("street_address_1"), b["address"].get("city"))
+        for b in generated
+        if isinstance(b.get("address"), dict) and b["address"].get("street_address_1")
+    )
+    assert len(streets) > 900
+
+
+def test_the_vendor_sample_is_served_in_place_of_one_customer() -> None:
+    for customers in (1, 5, 900, 3000):
+        records = generate_customers(SandboxConfig(customers=customers))
+        assert len(records) == customers
+        index = records.index_of_id(VENDOR_SAMPLE_ID)
+        assert index is not None and records.index_of_state_id("CA987654") == index
+        assert records[index].body == VENDOR_SAMPLE
+        keys = [(r.created, r.id) for r in records]
+        assert keys == sorted(keys)
+    plain = generate_customers(SandboxConfig(customers=3000, vendor_sample=False))
+    assert plain.index_of_state_id("CA987654") is None
+    assert all(r.body.get("email") != VENDOR_SAMPLE["email"] for r in plain)
+
+
+async def test_the_quick_start_lookups_work_against_a_default_sandbox() -> None:
+    async with (
+        Sandbox() as sandbox,
+        AsyncIndicaClient(sandbox.api_key, base_url=sandbox.base_url) as client,
+    ):
+        one = await client.customers.get(12345)
+        same = await client.customers.get_by_state_id("CA987654")
+    assert one == same
+    assert (one.first_name, one.last_name, one.email) == ("Jane", "Smith", "jane@example.com")
+    assert len(sandbox.records) == DEFAULT_CUSTOMERS
 
 
 def test_records_from_bodies_are_sorted_and_checked() -> None:
@@ -530,15 +690,49 @@ async def test_faults_follow_rate_and_seed_and_spare_auth_and_unknown_paths(
         assert sandbox.stats.faults == {}
 
 
-def test_every_fault_kind_is_tested() -> None:
-    assert set(FAULT_KINDS) == {
-        *(f"{s}{html}" for s in ("500", "502", "503", "504") for html in ("", "_html")),
-        "429_seconds",
-        "429_date",
-        "drop",
-        "truncate",
-        "latency",
-    }
+@pytest.mark.parametrize("kind", FAULT_KINDS)
+async def test_every_fault_kind_does_what_its_name_says(
+    session: aiohttp.ClientSession, kind: FaultKind
+) -> None:
+    # Driven by FAULT_KINDS itself: a kind added without an effect, or one whose effect
+    # is not what its name says, fails here.
+    config = faulty(kind, spike=0.3)
+    async with Sandbox(config) as sandbox:
+        url = sandbox.base_url + "/customers"
+        headers = {"X-Api-Key": sandbox.api_key}
+        began = time.monotonic()
+        try:
+            async with session.get(url, params=FULL_YEAR, headers=headers) as response:
+                status = response.status
+                content_type = response.content_type
+                retry_after = response.headers.get("Retry-After")
+                body = await response.read()
+        except aiohttp.ClientPayloadError:
+            outcome = "cut"
+        except aiohttp.ServerDisconnectedError:
+            outcome = "dropped"
+        else:
+            outcome = "answered"
+        elapsed = time.monotonic() - began
+        # aiohttp may retry a GET once on a dropped connection: count kinds, not requests.
+        assert set(sandbox.stats.faults) == {kind}
+    if kind == "drop":
+        assert outcome == "dropped"
+    elif kind == "truncate":
+        assert outcome == "cut"
+    elif kind == "latency":
+        assert outcome == "answered" and status == 200 and elapsed >= 0.3
+        assert len(orjson.loads(body)) == len(sandbox.records)
+    elif kind.startswith("429"):
+        assert outcome == "answered" and status == 429 and retry_after is not None
+        if kind == "429_seconds":
+            assert retry_after == "1"
+        else:
+            assert parsedate_to_datetime(retry_after) > datetime.now(timezone.utc)
+    else:
+        code, _, html = kind.partition("_")
+        assert outcome == "answered" and status == int(code)
+        assert content_type == ("text/html" if html else "application/json")
 
 
 async def test_stats_count_concurrency_and_endpoints(session: aiohttp.ClientSession) -> None:
@@ -657,7 +851,7 @@ async def test_module_runs_a_server_until_sigint(session: aiohttp.ClientSession)
 
 
 def test_module_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
-    from indica_async.sandbox.__main__ import main
+    from indica_async.sandbox._command import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["--fault-kinds", "500,teapot"])

@@ -1,7 +1,9 @@
 """The ``indica-async`` command line: ``customers export``, ``customers get``, ``sandbox serve``.
 
 click and rich are the ``cli`` extra: the core SDK never imports them, and this module
-only does so when `main` runs.
+only does so when `main` runs. Layout: ``_main`` (the groups), one ``_*_cmd`` module a
+command, ``_connect`` (the shared connection options and client), ``_dates`` (the date
+option type), ``_running`` (asyncio, signals, SDK warnings), ``_exit`` (statuses).
 """
 
 from __future__ import annotations
@@ -24,6 +26,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError:
         print(_MISSING_EXTRA, file=sys.stderr)
         return 2
-    from ._app import run
+    from ._main import run
 
     return run(argv)

@@ -1,11 +1,20 @@
-"""``customers export``: walk the range in date order and append each page to the output."""
+"""``customers export``: walk the range in date order and append each page to the output.
+
+Without ``--resume`` the pages go to a temporary file next to the output, renamed over
+it only once the export is complete: a failed run leaves no partial file behind. With
+``--resume`` they go to the output itself, made durable page by page. An output whose
+name ends in ``.gz`` is gzip-compressed, one gzip member per page (concatenated
+members are one valid gzip file, and each page's end stays a place to resume from).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import datetime as dt
+import gzip
 import os
+import secrets
 import sys
 import time
 from collections.abc import Mapping
@@ -13,10 +22,10 @@ from typing import Any, BinaryIO
 
 import attrs
 
-from .._walk import Page, Progress
+from .. import Page, Progress
 from ._connect import Connection, open_client
-from ._exit import CLIError
-from ._formats import FORMATS, ExportFormat, Format
+from ._exit import EXIT_FAILURE, CLIError
+from ._formats import ExportFormat, Format, export_format
 from ._resume import (
     ResumeState,
     StateError,
@@ -47,6 +56,13 @@ class ExportJob:
     output: str
     #: The resume state file, if any.
     resume: str | None = None
+    #: The columns ``--fields`` chose, or ``None`` for all.
+    fields: tuple[str, ...] | None = None
+
+    @property
+    def compressed(self) -> bool:
+        """Whether the output is gzip-compressed (its name ends in ``.gz``)."""
+        return self.output != "-" and self.output.endswith(".gz")
 
     def content_args(self, connection: Connection) -> dict[str, Any]:
         """The arguments that decide the output's bytes: they make the resume fingerprint.
@@ -58,7 +74,7 @@ class ExportJob:
             source = {"sandbox": connection.sandbox.content_args()}
         else:
             source = {"base_url": connection.base_url}
-        return {
+        args = {
             "command": "customers export",
             "start_date": self.start.isoformat(),
             "end_date": self.end.isoformat(),
@@ -66,6 +82,9 @@ class ExportJob:
             "output": os.path.abspath(self.output),
             "source": source,
         }
+        if self.fields is not None:  # absent when unset: older state files still match
+            args["fields"] = list(self.fields)
+        return args
 
 
 @attrs.define(kw_only=True)
@@ -92,8 +111,10 @@ class ExportReport:
 class _PageWriter:
     """Appends pages to the output; with a state file, each page is made durable first.
 
-    A fresh output is opened at the first page, so that a run failing before any data
-    arrives (a wrong key, say) leaves an existing file alone.
+    Without a state file, a file output is written to a temporary file in the same
+    directory and renamed over the output by `finish` only: a failed run leaves the
+    output as it was. With a state file, the output is opened at the first page, so
+    that a run failing before any data arrives (a wrong key, say) leaves it alone.
     """
 
     def __init__(
@@ -107,9 +128,11 @@ class _PageWriter:
         self._output = job.output
         self._state_path = job.resume
         self._fmt = fmt
+        self._compress = job.compressed
         self._state = state
         self._stream = stream
         self._owned = stream is not None
+        self._temporary: str | None = None
         self._offset = state.output_bytes if state is not None and stream is not None else 0
 
     def _checkpoint(self, stream: BinaryIO, state: ResumeState | None) -> None:
@@ -120,16 +143,29 @@ class _PageWriter:
         save_state(self._state_path, state)
         self._state = state
 
+    def _bytes(self, data: bytes) -> bytes:
+        # mtime=0: the same customers give the same bytes, run after run.
+        return gzip.compress(data, mtime=0) if self._compress and data else data
+
     def _open(self) -> BinaryIO:
         if self._stream is not None:
             return self._stream
         if self._output == "-":
             stream = sys.stdout.buffer
-        else:
+        elif self._state_path is not None:
             stream = open(self._output, "wb")  # noqa: SIM115 - closed by close()
             self._owned = True
+        else:
+            # Next to the output (a rename across file systems is no rename); opened
+            # with open(), not mkstemp, so its permissions follow the umask as the
+            # output's would.
+            directory, name = os.path.split(os.path.abspath(self._output))
+            temporary = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.part")
+            stream = open(temporary, "xb")  # noqa: SIM115 - closed by finish() or close()
+            self._temporary = temporary
+            self._owned = True
         self._stream = stream
-        header = self._fmt.header()
+        header = self._bytes(self._fmt.header())
         stream.write(header)
         self._offset = len(header)
         if self._state is not None:
@@ -138,7 +174,7 @@ class _PageWriter:
 
     def write(self, page: Page) -> None:
         stream = self._open()
-        data = self._fmt.encode(page.customers)
+        data = self._bytes(self._fmt.encode(page.customers))
         stream.write(data)
         self._offset += len(data)
         if self._state is not None:
@@ -152,16 +188,26 @@ class _PageWriter:
             stream.flush()  # stdout: let a reader downstream see each page as it comes
 
     def finish(self) -> ResumeState | None:
-        """Flush the output and, with a state file, mark the export complete."""
+        """Flush the output, put it in place and, with a state file, mark it complete."""
         stream = self._open()
         stream.flush()
+        if self._temporary is not None:
+            os.fsync(stream.fileno())
+            stream.close()
+            os.replace(self._temporary, self._output)
+            self._temporary = None
         if self._state is not None:
             self._checkpoint(stream, attrs.evolve(self._state, complete=True))
         return self._state
 
     def close(self) -> None:
+        """Close the output; a temporary file not put in place is removed."""
         if self._owned and self._stream is not None:
             self._stream.close()
+        if self._temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._temporary)
+            self._temporary = None
 
 
 def _prepare(
@@ -186,6 +232,7 @@ def _prepare(
             "or use another state file"
         )
     if state.complete:
+        _check_complete_output(job.output, state)
         return state, None, True
     try:
         return state, restore_output(job.output, state), False
@@ -193,11 +240,25 @@ def _prepare(
         raise CLIError(str(exc)) from None
 
 
+def _check_complete_output(path: str, state: ResumeState) -> None:
+    """A complete export's output must still be there, as long as it was written."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = None
+    if size != state.output_bytes:
+        found = "missing" if size is None else f"{size:,} bytes long, not {state.output_bytes:,}"
+        raise CLIError(
+            f"the resume state says the export to {path} is complete, but {path} is "
+            f"{found}; delete the state file to export again",
+            EXIT_FAILURE,
+        )
+
+
 async def run_export(
     job: ExportJob,
     connection: Connection,
     *,
-    api_key: str | None,
     show_progress: bool,
 ) -> ExportReport:
     """Export ``job``; checks, resume and output handling included. Returns the report."""
@@ -209,7 +270,7 @@ async def run_export(
         report.already_complete = True
         report.total_customers = state.customers
         return report
-    writer = _PageWriter(job, FORMATS[job.format], state=state, stream=stream)
+    writer = _PageWriter(job, export_format(job.format, job.fields), state=state, stream=stream)
     start, before = job.start, 0
     if stream is not None and state is not None:
         start, before = state.next_day, state.customers
@@ -221,7 +282,6 @@ async def run_export(
                 connection,
                 writer,
                 report,
-                api_key=api_key,
                 start=start,
                 customers_before=before,
                 show_progress=show_progress,
@@ -241,7 +301,6 @@ async def _walk(
     writer: _PageWriter,
     report: ExportReport,
     *,
-    api_key: str | None,
     start: dt.date,
     customers_before: int,
     show_progress: bool,
@@ -259,7 +318,7 @@ async def _walk(
         )
         bar_context = bar
     try:
-        async with open_client(connection, api_key=api_key, start=job.start, end=job.end) as client:
+        async with open_client(connection, start=job.start, end=job.end) as client:
             pages = client.customers.pages(
                 start_date=start,
                 end_date=job.end,
@@ -290,7 +349,6 @@ async def _walk(
         report.windows_split = progress.windows_split
         report.limits_escalated = progress.limits_escalated
         report.server_cap = progress.server_cap
-        # `Progress` may not carry the planner's unverified days; read them if it does.
         report.unverified_days = progress.unverified_days
 
 

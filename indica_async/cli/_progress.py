@@ -16,7 +16,7 @@ from rich.progress import (
 )
 from rich.progress import Progress as RichProgress
 
-from .._walk import Progress
+from .. import Progress
 
 __all__ = ["ProgressBar"]
 

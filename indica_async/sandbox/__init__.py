@@ -12,35 +12,57 @@ what it saw::
 ``python -m indica_async.sandbox`` runs the same server standalone.
 """
 
+from ._command import main
 from ._config import (
     DEFAULT_API_KEY,
+    DEFAULT_CUSTOMERS,
     DEFAULT_LIST_LIMIT,
     FAULT_KINDS,
+    Distribution,
+    Envelope,
     FaultConfig,
     FaultKind,
+    Plan,
     SandboxConfig,
 )
-from ._data import CUSTOMER_FIELDS, UNKNOWN_ENUM_VALUES, generate_customers
+from ._data import (
+    BURST_FACTOR,
+    CUSTOMER_FIELDS,
+    UNKNOWN_ENUM_SHARE,
+    UNKNOWN_ENUM_VALUES,
+    VENDOR_SAMPLE,
+    VENDOR_SAMPLE_ID,
+    generate_customers,
+)
 from ._records import SandboxRecord, SandboxRecords
 from ._server import API_PREFIX, Sandbox, run_server, serve
 from ._stats import ListRequest, SandboxStats
 
 __all__ = [
     "API_PREFIX",
+    "BURST_FACTOR",
     "CUSTOMER_FIELDS",
     "DEFAULT_API_KEY",
+    "DEFAULT_CUSTOMERS",
     "DEFAULT_LIST_LIMIT",
     "FAULT_KINDS",
+    "UNKNOWN_ENUM_SHARE",
     "UNKNOWN_ENUM_VALUES",
+    "VENDOR_SAMPLE",
+    "VENDOR_SAMPLE_ID",
+    "Distribution",
+    "Envelope",
     "FaultConfig",
     "FaultKind",
     "ListRequest",
+    "Plan",
     "Sandbox",
     "SandboxConfig",
     "SandboxRecord",
     "SandboxRecords",
     "SandboxStats",
     "generate_customers",
+    "main",
     "run_server",
     "serve",
 ]

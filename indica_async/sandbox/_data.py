@@ -8,17 +8,27 @@ the same customers in every process (``hash()`` randomisation plays no part).
 from __future__ import annotations
 
 import bisect
+import enum
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
 import orjson
 
+from ..models import CustomerType, Ethnicity, Gender, PreferredLanguage
 from ._config import SandboxConfig
 from ._records import RecordsBuilder, SandboxRecords
 
-__all__ = ["CUSTOMER_FIELDS", "UNKNOWN_ENUM_VALUES", "generate_customers"]
+__all__ = [
+    "BURST_FACTOR",
+    "CUSTOMER_FIELDS",
+    "UNKNOWN_ENUM_SHARE",
+    "UNKNOWN_ENUM_VALUES",
+    "VENDOR_SAMPLE",
+    "VENDOR_SAMPLE_ID",
+    "generate_customers",
+]
 
 FIRST_ID = 10_000
 _POOL_SIZE = 1024
@@ -67,54 +77,84 @@ UNKNOWN_ENUM_VALUES: Mapping[str, str] = {
     "ethnicity": "middle_eastern_or_north_african",
     "preferred_language": "haitian_creole",
 }
-"""The rare value of each open enumeration that lies outside its documented set."""
+"""The one value of each open enumeration that lies outside the models' members.
 
-_GENDERS = ("male", "female", "other")
-_TYPES = ("recreational", "medical", "medical_with_rec")
-_ETHNICITIES = (
-    "american_indian_or_alaska_native",
-    "asian",
-    "black_or_african_american",
-    "latino_or_hispanic",
-    "native_hawaiian_or_pacific_islander",
-    "white",
-    "two_or_more_races",
-    "prefer_not_to_say",
-)
-_LANGUAGES = (
-    "english",
-    "spanish",
-    "chinese",
-    "vietnamese",
-    "tagalog",
-    "korean",
-    "russian",
-    "armenian",
-)
+About 1% of customers carry it, on purpose: a client must keep an unknown value as its
+raw string. Every other enumeration value the sandbox serves is a member of the
+models' enums, read from them, so the data cannot drift from the models."""
+
+UNKNOWN_ENUM_SHARE = 0.01
+"""Share of customers whose value of each open enumeration is `UNKNOWN_ENUM_VALUES`'s."""
+
+VENDOR_SAMPLE_ID = 12345
+VENDOR_SAMPLE: Mapping[str, Any] = {
+    "id": VENDOR_SAMPLE_ID, "first_name": "Jane", "last_name": "Smith", "middle_name": "A",
+    "date_of_birth": "1990-04-12", "phone": "555-123-4567", "email": "jane@example.com",
+    "comment": "Frequent customer", "has_medical_recommendation": True,
+    "recommendation": {"number": "RX987654", "valid_from": "2025-01-01",
+                       "valid_to": "2025-12-31", "state_id_expires_on": "2025-07-15"},
+    "state_id": "CA987654", "alternative_id": None, "passport": None,
+    "gender": "female", "weight": 65, "height": "5'6\"", "type": "medical_with_rec",
+    "ethnicity": "latino_or_hispanic", "preferred_language": "english",
+    "manual_groups": [101, 203], "auto_groups": [301],
+    "home_phone": None, "office_phone": None, "fax": None,
+    "address": {"street_address_1": "456 Sunset Blvd", "street_address_2": "Unit 2",
+                "city": "Los Angeles", "state": "CA", "zip": "90026"},
+    "mail_messages_allowed": True, "email_messages_allowed": True,
+    "text_messages_allowed": False, "call_messages_allowed": True,
+    "email_consent_date": "2024-11-10", "phone_consent_date": "2024-11-10",
+}  # fmt: skip
+"""The vendor guide's sample customer, served by default (`SandboxConfig.vendor_sample`)."""
+
+
+def _weighted(members: Iterable[enum.Enum], weights: Mapping[enum.Enum, int]) -> tuple[str, ...]:
+    """Every member's value, repeated by its weight (1 unless given): a draw pool.
+
+    Built from the enum itself, so a member added to the models is served too, and one
+    removed fails here, at import, instead of being served as an unknown value.
+    """
+    return tuple(m.value for m in members for _ in range(weights.get(m, 1)))
+
+
 # Repetition weights the draw: most shoppers are English speakers, and so on.
-_LANGUAGE_POOL = ("english",) * 14 + ("spanish",) * 4 + _LANGUAGES[2:]
-_ETHNICITY_POOL = (
-    _ETHNICITIES[:1]
-    + ("asian",) * 3
-    + ("black_or_african_american",) * 3
-    + ("latino_or_hispanic",) * 6
-    + _ETHNICITIES[4:5]
-    + ("white",) * 7
-    + ("two_or_more_races",) * 2
-    + ("prefer_not_to_say",) * 2
+_GENDER_POOL = _weighted(Gender, {Gender.MALE: 10, Gender.FEMALE: 9, Gender.OTHER: 1})
+_TYPE_POOL = _weighted(
+    CustomerType,
+    {CustomerType.RECREATIONAL: 5, CustomerType.MEDICAL: 2, CustomerType.MEDICAL_WITH_REC: 3},
 )
-_TYPE_POOL = ("recreational",) * 5 + ("medical",) * 2 + ("medical_with_rec",) * 3
-_GENDER_POOL = ("male",) * 10 + ("female",) * 9 + ("other",)
+_ETHNICITY_POOL = _weighted(
+    Ethnicity,
+    {
+        Ethnicity.ASIAN: 3,
+        Ethnicity.BLACK_OR_AFRICAN_AMERICAN: 3,
+        Ethnicity.LATINO_OR_HISPANIC: 6,
+        Ethnicity.WHITE: 7,
+        Ethnicity.PREFER_NOT_TO_SAY: 2,
+    },
+)
+_LANGUAGE_POOL = _weighted(
+    PreferredLanguage, {PreferredLanguage.ENGLISH: 14, PreferredLanguage.SPANISH: 4}
+)
+_MEDICAL_TYPES = (CustomerType.MEDICAL.value, CustomerType.MEDICAL_WITH_REC.value)
 
-_FIRST_NAMES = (
-    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David",
-    "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas",
-    "Sarah", "Carlos", "Karen", "Daniel", "Lisa", "Matthew", "Nancy", "Anthony", "Sandra",
-    "Mark", "Ashley", "Jose", "Emily", "Luis", "Maria", "Kevin", "Michelle", "Brian",
-    "Amanda", "Wei", "Mei", "Minh", "Linh", "Juan", "Sofia", "Andre", "Aaliyah", "Tyler",
-    "Hannah", "Diego", "Camila", "Ethan", "Olivia", "Noah", "Ava", "Liam", "Isabella",
-    "Hiroshi", "Yuki", "Arman", "Ani", "Dmitri", "Olga", "Kwame", "Ngozi", "Rafael", "Lucia",
+# First names by the gender they usually go with, so that names and genders agree.
+_FEMALE_NAMES = (
+    "Mary", "Patricia", "Jennifer", "Linda", "Elizabeth", "Barbara", "Susan", "Jessica",
+    "Sarah", "Karen", "Lisa", "Nancy", "Sandra", "Ashley", "Emily", "Maria", "Michelle",
+    "Amanda", "Mei", "Linh", "Sofia", "Aaliyah", "Hannah", "Camila", "Olivia", "Ava",
+    "Isabella", "Yuki", "Ani", "Olga", "Ngozi", "Lucia",
 )  # fmt: skip
+_MALE_NAMES = (
+    "James", "Robert", "John", "Michael", "David", "William", "Richard", "Joseph", "Thomas",
+    "Carlos", "Daniel", "Matthew", "Anthony", "Mark", "Jose", "Luis", "Kevin", "Brian",
+    "Wei", "Minh", "Juan", "Andre", "Tyler", "Diego", "Ethan", "Noah", "Liam", "Hiroshi",
+    "Arman", "Dmitri", "Kwame", "Rafael",
+)  # fmt: skip
+_FIRST_NAMES = _FEMALE_NAMES + _MALE_NAMES
+_NAMES_BY_GENDER: Mapping[str | None, tuple[str, ...]] = {
+    Gender.FEMALE.value: _FEMALE_NAMES,
+    Gender.MALE.value: _MALE_NAMES,
+}
 _LAST_NAMES = (
     "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis",
     "Rodriguez", "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson",
@@ -196,12 +236,31 @@ _STATE_ID_MULTIPLIER = 2_654_435_761
 _STATE_ID_MODULUS = 10**8
 
 
+# Phone numbers: ``AREA-EXCHANGE-LINE``, exchange 200..999. Multiplying the customer id
+# by a number prime to 8,000,000 permutes the residues, so each field's numbers are
+# unique per customer (for ids below 8,000,000, about three million customers) yet look
+# random. One multiplier per field.
+_PHONE_SPACE = 800 * 10_000
+_MOBILE_MULTIPLIER = 48_271
+_OFFICE_MULTIPLIER = 40_503
+_FAX_MULTIPLIER = 1_000_003
+
+
+def _unique_phone(area: str, customer_id: int, multiplier: int) -> str:
+    k = customer_id * multiplier % _PHONE_SPACE
+    return f"{area}-{200 + k // 10_000}-{k % 10_000:04d}"
+
+
 def generate_customers(config: SandboxConfig | None = None) -> SandboxRecords:
     """Generate the customers ``config`` describes, sorted by ``(created, id)``.
 
-    Each customer combines an identity, a profile and a household drawn from seeded
-    pools of a thousand each, and gets its own id, state id and sign-up dates: values
-    vary widely, yet a hundred thousand customers take about a second.
+    Each customer gets its own id, state id, email and phones (unique: the email's local
+    part ends in the customer's id, the only digits in it; each phone number is a
+    permutation of the id) and sign-up dates. An identity (gender and names that agree),
+    a profile and a household (address and home phone, shared by the household's
+    members) come from seeded pools of a thousand each.
+    Values vary widely, yet a hundred thousand customers take about a second. With
+    ``config.vendor_sample``, the vendor's sample customer takes the place of one.
     """
     config = config or SandboxConfig()
     days = _creation_days(config)
@@ -221,21 +280,42 @@ def generate_customers(config: SandboxConfig | None = None) -> SandboxRecords:
     created = date.min
     created_iso = ""
     recommendations: list[dict[str, Any]] = []
-    for ordinal in days:
+    # The sample takes the place of the first customer whose id reaches its own (or of
+    # the last one): ids stay ascending within a day, and the count stays exact.
+    sample_pending = config.vendor_sample
+    last = len(days) - 1
+    for index, ordinal in enumerate(days):
         if ordinal != created.toordinal():
             created = date.fromordinal(ordinal)
             created_iso = created.isoformat()
             recommendations = []
         customer_id += 1 + int(rand() * 4)
-        identity, has_email = identities[int(rand() * _POOL_SIZE)]
+        if sample_pending and (customer_id >= VENDOR_SAMPLE_ID or index == last):
+            sample_pending = False
+            customer_id = VENDOR_SAMPLE_ID
+            created_column.append(ordinal)
+            ids.append(customer_id)
+            state_ids.append(VENDOR_SAMPLE["state_id"])
+            buffer += dumps(VENDOR_SAMPLE)
+            buffer += b","
+            offsets.append(len(buffer))
+            continue
+        identity, local, domain, phones = identities[int(rand() * _POOL_SIZE)]
         profile, allow_email = profiles[int(rand() * _POOL_SIZE)]
-        household, state = households[int(rand() * _POOL_SIZE)]
+        household, state, area = households[int(rand() * _POOL_SIZE)]
         body = template.copy()
         body.update(identity)
         body.update(profile)
         body.update(household)
         body["id"] = customer_id
-        if has_email:
+        if phones & 1:
+            body["phone"] = _unique_phone(area, customer_id, _MOBILE_MULTIPLIER)
+        if phones & 2:
+            body["office_phone"] = _unique_phone(area, customer_id, _OFFICE_MULTIPLIER)
+        if phones & 4:
+            body["fax"] = _unique_phone(area, customer_id, _FAX_MULTIPLIER)
+        if local is not None:
+            body["email"] = f"{local}{customer_id}@{domain}"
             body["email_messages_allowed"] = allow_email
             if allow_email:
                 body["email_consent_date"] = created_iso
@@ -311,8 +391,19 @@ def _day_weights(config: SandboxConfig, span: int) -> list[float]:
     return [1.0] * span
 
 
+BURST_FACTOR = 8
+"""How many times a usual day's sign-ups a burst day (grand opening, 4/20) brings."""
+
+
 def _bursty_weights(config: SandboxConfig, span: int) -> list[float]:
-    """Light days, and about 2% of days (grand opening, 4/20s) holding 30% of sign-ups."""
+    """Usual days, and about 2% of days (grand opening, 4/20s) with `BURST_FACTOR` times
+    their sign-ups.
+
+    A burst is a multiple of the usual rate, as at a real store, not a fixed share of
+    all customers: with more customers over more days the burst days do not grow
+    denser than the rest (a fixed 30% share on 2% of days had one day of a 50,000
+    customer, two-year sandbox hold more than a walk's default `max_limit`).
+    """
     burst_count = max(1, round(span * 0.02))
     if burst_count >= span:
         return [1.0] * span
@@ -327,12 +418,9 @@ def _bursty_weights(config: SandboxConfig, span: int) -> list[float]:
         offset = rng.randrange(span)
         if offset not in bursts:
             bursts.append(offset)
-    bursts = bursts[:burst_count]
-    light = 0.7 / (span - len(bursts))
-    heavy = 0.3 / len(bursts)
-    weights = [light] * span
-    for offset in bursts:
-        weights[offset] = heavy
+    weights = [1.0] * span
+    for offset in bursts[:burst_count]:
+        weights[offset] = float(BURST_FACTOR)
     return weights
 
 
@@ -348,9 +436,24 @@ def _phone(rand: Any, area: str) -> str:
     return f"{area}-{200 + int(rand() * 800)}-{int(rand() * 10000):04d}"
 
 
-def _identity(rand: Any) -> tuple[dict[str, Any], bool]:
-    """Names, birth date, email, comment, work phones; and whether an email is on file."""
-    first_name = _pick(rand, _FIRST_NAMES)
+_EMAIL_PATTERNS = ("{f}.{l}", "{i}{l}", "{f}{l}", "{f}_{l}", "{f}")
+
+
+def _identity(rand: Any) -> tuple[dict[str, Any], str | None, str, int]:
+    """Gender and names (agreeing), birth date, comment; the email's local part (or
+    ``None``: no email) and domain; which phones are on file (bits: mobile, office, fax).
+
+    The customer's id completes the email's local part and picks the phone numbers.
+    """
+    roll = rand()
+    if roll < UNKNOWN_ENUM_SHARE:
+        gender: str | None = UNKNOWN_ENUM_VALUES["gender"]
+    elif roll < 0.05:
+        gender = None
+    else:
+        gender = _pick(rand, _GENDER_POOL)
+    names = _NAMES_BY_GENDER.get(gender, _FIRST_NAMES)
+    first_name = _pick(rand, names)
     last_name = _pick(rand, _LAST_NAMES)
     roll = rand()
     if roll < 0.55:
@@ -358,38 +461,36 @@ def _identity(rand: Any) -> tuple[dict[str, Any], bool]:
     elif roll < 0.85:
         middle_name = chr(65 + int(rand() * 26))
     else:
-        middle_name = _pick(rand, _FIRST_NAMES)
-    sentences = _pick(rand, _COMMENT_SENTENCES)
-    if sentences == 0:
-        comment: str | None = None
-    else:
-        comment = " ".join(_pick(rand, _COMMENTS) for _ in range(sentences))
-    email = None
+        middle_name = _pick(rand, names)
+    local = None
     if rand() > 0.06:
-        local = f"{first_name}.{last_name}".lower().replace("'", "")
-        if rand() < 0.6:
-            local += str(int(rand() * 1000))
-        email = f"{local}@{_pick(rand, _EMAIL_DOMAINS)}"
+        first, last = first_name.lower(), last_name.lower().replace("'", "")
+        local = _pick(rand, _EMAIL_PATTERNS).format(f=first, l=last, i=first[0])
     # Ages at sign-up run from 21 to about 80, over sign-ups across recent years.
     birth = date(2024, 1, 1).toordinal() - 21 * 366 - int(rand() * 63 * 365)
-    area = _pick(rand, _pick(rand, _CITIES)[3])
     fields = {
+        "gender": gender,
         "first_name": first_name if rand() > 0.01 else None,
         "last_name": last_name if rand() > 0.01 else None,
         "middle_name": middle_name,
         "date_of_birth": _iso(birth) if rand() > 0.03 else None,
-        "email": email,
-        "comment": comment,
-        "office_phone": _phone(rand, area) if rand() < 0.08 else None,
-        "fax": _phone(rand, area) if rand() < 0.02 else None,
+        "comment": _comment(rand),
     }
-    return fields, email is not None
+    phones = (rand() > 0.04) | (rand() < 0.08) << 1 | (rand() < 0.02) << 2
+    return fields, local, _pick(rand, _EMAIL_DOMAINS), phones
+
+
+def _comment(rand: Any) -> str | None:
+    sentences = _pick(rand, _COMMENT_SENTENCES)
+    if sentences == 0:
+        return None
+    return " ".join(_pick(rand, _COMMENTS) for _ in range(sentences))
 
 
 def _profile(rand: Any) -> tuple[dict[str, Any], bool]:
     """Enumerations, body measures, groups, ids, contact preferences; and email consent."""
     roll = rand()
-    if roll < 0.01:
+    if roll < UNKNOWN_ENUM_SHARE:
         customer_type: str | None = UNKNOWN_ENUM_VALUES["type"]
     elif roll < 0.04:
         customer_type = None
@@ -398,18 +499,10 @@ def _profile(rand: Any) -> tuple[dict[str, Any], bool]:
     roll = rand()
     if roll < 0.02:
         has_recommendation: bool | None = None
-    elif customer_type in ("medical", "medical_with_rec"):
+    elif customer_type in _MEDICAL_TYPES:
         has_recommendation = roll > 0.06
     else:
         has_recommendation = roll > 0.92
-
-    roll = rand()
-    if roll < 0.01:
-        gender: str | None = UNKNOWN_ENUM_VALUES["gender"]
-    elif roll < 0.05:
-        gender = None
-    else:
-        gender = _pick(rand, _GENDER_POOL)
 
     roll = rand()
     if roll < 0.08:
@@ -420,7 +513,7 @@ def _profile(rand: Any) -> tuple[dict[str, Any], bool]:
         weight = 45 + int(rand() * 80) + (1 + int(rand() * 9)) / 10
 
     roll = rand()
-    if roll < 0.01:
+    if roll < UNKNOWN_ENUM_SHARE:
         ethnicity: str | None = UNKNOWN_ENUM_VALUES["ethnicity"]
     elif roll < 0.1:
         ethnicity = None
@@ -428,7 +521,7 @@ def _profile(rand: Any) -> tuple[dict[str, Any], bool]:
         ethnicity = _pick(rand, _ETHNICITY_POOL)
 
     roll = rand()
-    if roll < 0.01:
+    if roll < UNKNOWN_ENUM_SHARE:
         language: str | None = UNKNOWN_ENUM_VALUES["preferred_language"]
     elif roll < 0.06:
         language = None
@@ -446,7 +539,6 @@ def _profile(rand: Any) -> tuple[dict[str, Any], bool]:
         "has_medical_recommendation": has_recommendation,
         "alternative_id": f"ALT-{int(rand() * 1_000_000):06d}" if rand() < 0.1 else None,
         "passport": f"{int(rand() * 1_000_000_000):09d}" if rand() < 0.05 else None,
-        "gender": gender,
         "weight": weight,
         "height": f"{4 + int(rand() * 3)}'{int(rand() * 12)}\"" if rand() > 0.1 else None,
         "type": customer_type,
@@ -461,8 +553,8 @@ def _profile(rand: Any) -> tuple[dict[str, Any], bool]:
     return fields, rand() > 0.3
 
 
-def _household(rand: Any) -> tuple[dict[str, Any], str]:
-    """Postal address and home phones (shared by whoever draws them); and the state."""
+def _household(rand: Any) -> tuple[dict[str, Any], str, str]:
+    """Postal address and home phone (shared by the household's members); state, area code."""
     city, state, zip_prefix, area_codes = _pick(rand, _CITIES)
     area = _pick(rand, area_codes)
     address: dict[str, Any] | None = None
@@ -479,11 +571,10 @@ def _household(rand: Any) -> tuple[dict[str, Any], str]:
         if rand() < 0.03:
             del address[_pick(rand, ADDRESS_FIELDS)]
     fields = {
-        "phone": _phone(rand, area) if rand() > 0.04 else None,
         "home_phone": _phone(rand, area) if rand() < 0.15 else None,
         "address": address,
     }
-    return fields, state
+    return fields, state, area
 
 
 def _recommendation(rand: Any, created: int) -> dict[str, Any]:
