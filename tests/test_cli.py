@@ -719,6 +719,13 @@ def test_an_overflow_names_the_flag_and_leaves_no_partial_file(tmp_path: Path) -
     assert day == saved["next_day"]
 
 
+def test_an_output_that_cannot_be_written_exits_1(tmp_path: Path) -> None:
+    result = run_cli(*EXPORT, "--start-date", "2024-01-01", "--end-date", "2024-12-31",
+                     "-o", "no/such/dir/out.jsonl", cwd=tmp_path)  # fmt: skip
+    line = assert_one_error_line(result, 1)
+    assert line.startswith("indica-async: error: cannot write no/such/dir/out.jsonl: ")
+
+
 def test_a_complete_resume_whose_output_is_gone_is_refused(tmp_path: Path) -> None:
     args = _resumable("jsonl", "--quiet")
     assert run_cli(*args, cwd=tmp_path).returncode == 0
