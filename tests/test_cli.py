@@ -892,3 +892,23 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     )
     assert result.stdout.count(b"\n") == 2
     assert result.stderr.decode() == "status=141\n"
+
+
+def test_an_interrupted_export_without_resume_leaves_nothing(tmp_path: Path) -> None:
+    slow = ("customers", "export", "--sandbox", "--sandbox-customers", "1500",
+            "--sandbox-latency", "0.05", "--concurrency", "1", "--limit", "40",
+            "--start-date", "2024-01-01", "--end-date", "2024-12-31", "-o", "all.jsonl")  # fmt: skip
+    proc = start_cli(*slow, cwd=tmp_path)
+    deadline = time.monotonic() + 30
+    # Wait until pages are being written (to the temporary file next to the output).
+    while not [p for p in tmp_path.iterdir() if p.name.endswith(".part") and p.stat().st_size]:
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert_clean(err)
+    assert err.decode().strip() == (
+        "indica-async: interrupted; nothing was written (all.jsonl was not created)"
+    )
+    assert list(tmp_path.iterdir()) == []
