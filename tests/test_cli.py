@@ -912,3 +912,16 @@ def test_an_interrupted_export_without_resume_leaves_nothing(tmp_path: Path) -> 
         "indica-async: interrupted; nothing was written (all.jsonl was not created)"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_resumable_export_failing_before_any_page_says_nothing_was_saved(
+    tmp_path: Path, served: str
+) -> None:
+    result = run_cli(
+        "customers", "export", "--base-url", served, "--start-date", "2024-01-01",
+        "--end-date", "2024-12-31", "-o", "w.jsonl", "--resume", "w.state",
+        cwd=tmp_path, env={"INDICA_API_KEY": WRONG},
+    )  # fmt: skip
+    line = assert_one_error_line(result, 3)
+    assert line.endswith("; nothing was exported yet (no progress saved in w.state)")
+    assert list(tmp_path.iterdir()) == []
