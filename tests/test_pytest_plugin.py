@@ -273,7 +273,7 @@ def test_bad_marker_arguments_fail_clearly(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*indica_sandbox got unknown options ?'customerz'?; it takes records and*",
-            "*indica_sandbox: 'customers' must be >= 0*",
+            "*indica_sandbox: customers must be an int >= 0, got -1*",
             "*indica_sandbox: Invalid isoformat string: 'soon'*",
             "*indica_client: *unexpected keyword argument 'timeoutt'*",
         ],

@@ -161,7 +161,11 @@ class _PageWriter:
             # output's would.
             directory, name = os.path.split(os.path.abspath(self._output))
             temporary = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.part")
-            stream = open(temporary, "xb")  # noqa: SIM115 - closed by finish() or close()
+            try:
+                stream = open(temporary, "xb")  # noqa: SIM115 - closed by finish() or close()
+            except OSError as exc:  # name the output, not the temporary file
+                reason = (exc.strerror or type(exc).__name__).lower()
+                raise CLIError(f"cannot write {self._output}: {reason}", EXIT_FAILURE) from None
             self._temporary = temporary
             self._owned = True
         self._stream = stream

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import Any, cast
 
 import click
@@ -30,18 +31,25 @@ def _fields(
         raise click.BadParameter(str(exc), ctx, param) from None
 
 
-def _failure_note(job: ExportJob) -> str:
-    """What a failed or interrupted run left behind, in plain words."""
-    if job.resume is not None:
-        return (
-            f"; progress is saved in {job.resume}: run the same command to continue "
-            f"({job.output} holds the customers so far)"
-        )
-    if job.output == "-":
-        return "; the output on stdout is incomplete"
-    if os.path.exists(job.output):
-        return f"; {job.output} was left as it was (nothing of this run was written to it)"
-    return f"; nothing was written ({job.output} was not created)"
+def _failure_note(job: ExportJob) -> Callable[[], str]:
+    """What a failed or interrupted run left behind, in plain words (asked after it)."""
+    existed = job.output != "-" and os.path.exists(job.output)
+
+    def note() -> str:
+        if job.resume is not None:
+            if os.path.exists(job.resume):
+                return (
+                    f"; progress is saved in {job.resume}: run the same command to continue "
+                    f"({job.output} holds the customers so far)"
+                )
+            return f"; nothing was exported yet (no progress saved in {job.resume})"
+        if job.output == "-":
+            return "; the output on stdout is incomplete"
+        if existed:
+            return f"; {job.output} was left as it was (nothing of this run was written to it)"
+        return f"; nothing was written ({job.output} was not created)"
+
+    return note
 
 
 @click.command("export")

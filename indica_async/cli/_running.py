@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, NoReturn, TypeVar
 
 from .. import IndicaError
@@ -35,7 +35,7 @@ def run_async(
     coro: Coroutine[Any, Any, T],
     *,
     interrupted: str = "interrupted",
-    failure_note: str = "",
+    failure_note: str | Callable[[], str] = "",
     max_limit: int | None = None,
     base_url: str | None = None,
 ) -> T:
@@ -43,7 +43,8 @@ def run_async(
 
     An SDK error becomes a `CLIError` with its exit status, an interruption an
     `Interrupted` (status 130) saying ``interrupted``, a local file error status 1;
-    ``failure_note`` ends the message of all three (what the failure left behind).
+    ``failure_note`` (or what it returns, asked after the failure) ends the message of
+    all three: what the failure left behind.
     A `CLIError` raised by ``coro`` passes as it is.
     """
 
@@ -60,25 +61,28 @@ def run_async(
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(signal.SIGTERM)
 
+    def note() -> str:
+        return failure_note() if callable(failure_note) else failure_note
+
     try:
         if sys.version_info >= (3, 11):
             with asyncio.Runner() as runner:
                 return runner.run(main())
         return asyncio.run(main())  # pragma: no cover - Python 3.10
     except KeyboardInterrupt:
-        raise Interrupted(interrupted + failure_note) from None
+        raise Interrupted(interrupted + note()) from None
     except IndicaError as exc:
         code = exit_code_for(exc)
         if code is None:
             raise
         message = describe(exc, max_limit=max_limit, base_url=base_url)
-        raise CLIError(message + failure_note, code) from None
+        raise CLIError(message + note(), code) from None
     except BrokenPipeError:
         quiet_broken_pipe()
         raise  # not reached: quiet_broken_pipe exits
     except OSError as exc:
         # A local file: the output, the state file (permissions, disk full, ...).
-        raise CLIError(str(exc) + failure_note, EXIT_FAILURE) from None
+        raise CLIError(str(exc) + note(), EXIT_FAILURE) from None
 
 
 def quiet_broken_pipe() -> NoReturn:
