@@ -46,19 +46,6 @@ WRONG = "wr0ng-Key-Nobody-Has-77aa"
 # --- helpers -----------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _forget_decoded_dates() -> Iterator[None]:
-    # These runs decode in this process and fill the decoder's module-global date cache,
-    # which test_converters' bound test expects near empty. A no-op once that cache is
-    # gone (issue 10 removes it).
-    yield
-    from indica_async import _converters
-
-    cache = getattr(_converters, "_DATES", None)
-    if cache is not None:
-        cache.clear()
-
-
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INDICA_")}
     env.update(extra or {})
