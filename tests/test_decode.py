@@ -270,6 +270,20 @@ async def test_a_single_body_that_is_not_an_object(
         await one_body(client, http, b'{"id": 1')
 
 
+@pytest.mark.parametrize("strict", [False, True])
+async def test_deeply_nested_bodies_are_decode_errors(http: aioresponses, strict: bool) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    async with AsyncIndicaClient(KEY, base_url=BASE, retry=FAST, strict=strict) as client:
+        for body in (
+            b'{"id": 1, "x": ' + deep + b"}",
+            b'{"data": [{"id": 1, "x": ' + deep + b"}]}",
+        ):
+            with pytest.raises(DecodeError, match="nested too deeply"):
+                await one_body(client, http, body)
+            with pytest.raises(DecodeError, match="nested too deeply"):
+                await list_body(client, http, body)
+
+
 # --- no interpreter-wide state ----------------------------------------------------------
 
 
