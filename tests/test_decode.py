@@ -33,6 +33,7 @@ from indica_async import (
     RetryPolicy,
     customer_to_dict,
 )
+from indica_async._converters import decode_list_body
 
 BASE = "https://api.test/open_api/v2.3"
 KEY = "test-secret-key-0123456789"
@@ -307,3 +308,24 @@ async def test_decoding_leaves_the_garbage_collector_alone(
     finally:
         gc.enable()
         gc.set_threshold(*old)
+
+
+def test_the_collector_runs_during_a_decode() -> None:
+    # A decode that paused the collector (as the SDK once did) would let none run.
+    body = orjson.dumps([SAMPLE] * 500)
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    old = gc.get_threshold()
+    gc.set_threshold(50, 1000, 1000)
+    gc.callbacks.append(count)
+    try:
+        customers = decode_list_body(body)
+    finally:
+        gc.callbacks.remove(count)
+        gc.set_threshold(*old)
+    assert len(customers) == 500
+    assert len(collections) >= 5
