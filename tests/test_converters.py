@@ -398,6 +398,23 @@ def test_top_level_must_be_an_object(top: object) -> None:
     assert error.expected == "object"
 
 
+def test_subclasses_of_json_types_are_accepted() -> None:
+    class Text(str):
+        pass
+
+    class Mapping(dict):  # type: ignore[type-arg]
+        pass
+
+    customer = decode_customer(
+        Mapping(id=1, first_name=Text("Jane"), gender=Text("female"), type=Text("new"))
+    )
+    assert customer.first_name == "Jane"
+    assert customer.gender is Gender.FEMALE
+    assert customer.type == "new"
+    assert type(customer.type.value) is str  # type: ignore[union-attr]
+    assert orjson.loads(customer_to_json(customer))["type"] == "new"
+
+
 # --- the value never appears in an error --------------------------------------------------
 
 SECRET = "Zq7-SECRET-not-for-logs"
