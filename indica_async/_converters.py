@@ -220,6 +220,9 @@ def _decode(decoder: msgspec.json.Decoder[_T], body: bytes, request_path: str | 
             method=None if request_path is None else "GET",
             path=request_path,
         ) from None
+    except RecursionError:
+        # msgspec bounds the depth it follows, also inside fields it skips.
+        raise _too_deep(request_path) from None
 
 
 def _convert(obj: object, tp: Any) -> Any:
@@ -227,6 +230,17 @@ def _convert(obj: object, tp: Any) -> Any:
         return msgspec.convert(obj, tp, strict=True)
     except msgspec.ValidationError as exc:
         raise _decode_error(str(exc)) from None
+    except RecursionError:
+        raise _too_deep(None) from None
+
+
+def _too_deep(request_path: str | None) -> DecodeError:
+    return DecodeError(
+        "The response body is nested too deeply - at `$`",
+        field="$",
+        method=None if request_path is None else "GET",
+        path=request_path,
+    )
 
 
 # msgspec's messages end in " - at `$path`" (none at the top level). The part before is

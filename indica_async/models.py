@@ -38,7 +38,7 @@ class _OpenEnum(str, enum.Enum):
     @classmethod
     def _missing_(cls, value: object) -> "_OpenEnum | None":
         # Called for values that are not members (by Enum and by msgspec's decoder alike),
-        # so an open enum is one type: a field is `Gender | None`, not `Gender | None`.
+        # so an open enum is one type: a field is `Gender | None`, not `Gender | str | None`.
         if type(value) is not str:
             if not isinstance(value, str):
                 return None

@@ -33,6 +33,7 @@ from indica_async import (
     RetryPolicy,
     customer_to_dict,
 )
+from indica_async._converters import decode_list_body
 
 BASE = "https://api.test/open_api/v2.3"
 KEY = "test-secret-key-0123456789"
@@ -270,6 +271,20 @@ async def test_a_single_body_that_is_not_an_object(
         await one_body(client, http, b'{"id": 1')
 
 
+@pytest.mark.parametrize("strict", [False, True])
+async def test_deeply_nested_bodies_are_decode_errors(http: aioresponses, strict: bool) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    async with AsyncIndicaClient(KEY, base_url=BASE, retry=FAST, strict=strict) as client:
+        for body in (
+            b'{"id": 1, "x": ' + deep + b"}",
+            b'{"data": [{"id": 1, "x": ' + deep + b"}]}",
+        ):
+            with pytest.raises(DecodeError, match="nested too deeply"):
+                await one_body(client, http, body)
+            with pytest.raises(DecodeError, match="nested too deeply"):
+                await list_body(client, http, body)
+
+
 # --- no interpreter-wide state ----------------------------------------------------------
 
 
@@ -293,3 +308,24 @@ async def test_decoding_leaves_the_garbage_collector_alone(
     finally:
         gc.enable()
         gc.set_threshold(*old)
+
+
+def test_the_collector_runs_during_a_decode() -> None:
+    # A decode that paused the collector (as the SDK once did) would let none run.
+    body = orjson.dumps([SAMPLE] * 500)
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    old = gc.get_threshold()
+    gc.set_threshold(50, 1000, 1000)
+    gc.callbacks.append(count)
+    try:
+        customers = decode_list_body(body)
+    finally:
+        gc.callbacks.remove(count)
+        gc.set_threshold(*old)
+    assert len(customers) == 500
+    assert len(collections) >= 5
