@@ -31,6 +31,7 @@ from ._errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     ServerError,
     WindowOverflowError,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "Progress",
     "RateLimitError",
     "Recommendation",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "ServerError",
     "Timeout",

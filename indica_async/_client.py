@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
 
@@ -16,6 +17,7 @@ import yarl
 from ._config import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RESPONSE_SIZE,
     ENV_API_KEY,
     ENV_BASE_URL,
     RetryPolicy,
@@ -30,6 +32,7 @@ from ._errors import (
     IndicaError,
     InvalidArgumentError,
     RateLimitError,
+    ResponseTooLargeError,
 )
 from ._ratelimit import RateLimitGate
 from ._retry import build_retrying
@@ -62,7 +65,10 @@ class AsyncIndicaClient:
         timeout: per-attempt timeouts; a number is the total seconds of one attempt.
         max_retries: retries after the first attempt of a transient failure.
         retry: the whole retry policy (``max_retries``, if given, overrides its own).
-        max_connections: requests in flight at most, across all calls of this client.
+        max_connections: requests in flight at most, across all calls of this client
+            (also with a ``session`` of your own, whose connector limit is yours).
+        max_response_size: bytes one response body may hold, after decompression;
+            a larger one ends the call in `ResponseTooLargeError`.
         session: an ``aiohttp.ClientSession`` to use; the client never closes it.
         strict: raise `DecodeError` on fields the SDK does not know (API drift).
     """
@@ -76,6 +82,7 @@ class AsyncIndicaClient:
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         session: aiohttp.ClientSession | None = None,
         strict: bool = False,
     ) -> None:
@@ -86,6 +93,8 @@ class AsyncIndicaClient:
             )
         if type(max_connections) is not int or max_connections < 1:
             raise ConfigurationError("max_connections must be an int of at least 1")
+        if type(max_response_size) is not int or max_response_size < 1:
+            raise ConfigurationError("max_response_size must be an int of at least 1")
         self._api_key = key
         self._headers = build_headers(key)
         self.base_url = check_base_url(base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
@@ -95,13 +104,16 @@ class AsyncIndicaClient:
             policy = attrs.evolve(policy, max_retries=max_retries)
         self.retry = policy
         self.max_connections = max_connections
+        self.max_response_size = max_response_size
         self.strict = strict
         self.stats = ClientStats()
         self._session = session
         self._owns_session = session is None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
-        self._gate = RateLimitGate()
+        # One clock for the call's deadline, the gate and the retry waits.
+        self._clock: Callable[[], float] = time.monotonic
+        self._gate = RateLimitGate(clock=self._clock, max_wait=policy.max_retry_after)
         self._closed = False
         self.customers = CustomersResource(self._get_json, strict=strict)
 
@@ -193,10 +205,17 @@ class AsyncIndicaClient:
             if on_retry is not None:
                 on_retry()
 
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + policy.max_retry_time
+        # The call's one deadline: it bounds the waits between attempts, the wait at the
+        # rate-limit gate and each attempt's own timeout alike.
+        deadline = self._clock() + policy.max_retry_time
         shown = label or path
-        retrying = build_retrying(policy, description=f"GET {shown}", on_retry=retried)
+        retrying = build_retrying(
+            policy,
+            deadline=deadline,
+            clock=self._clock,
+            description=f"GET {shown}",
+            on_retry=retried,
+        )
         async for attempt in retrying:
             with attempt:
                 body = await self._send(session, url, shown, attempt_timeout, deadline)
@@ -215,17 +234,24 @@ class AsyncIndicaClient:
         timeout: Timeout,
         deadline: float,
     ) -> bytes:
-        """One attempt: wait for a slot and the gate, send, read the whole body.
+        """One attempt: wait for a slot and the gate, send, read the body (capped).
 
-        ``deadline`` (loop time) ends the call's budget: waiting for a slot or for the
-        gate counts against it, and the attempt's own timeout is cut to what is left.
+        ``deadline`` (on the client's clock) ends the call's budget: waiting for the
+        gate counts against it (a turn that cannot come in time is a `RateLimitError`
+        at once), and the attempt's own timeout is cut to what is left.
         """
         assert self._slots is not None
-        loop = asyncio.get_running_loop()
         async with self._slots:
             # Waiting inside the slot: the gate's pace counts requests actually sent.
-            await self._gate.wait()
-            budget = deadline - loop.time()
+            if not await self._gate.wait(deadline):
+                raise RateLimitError(
+                    "rate limited: the server's wait outlasts the call's time budget",
+                    status=429,
+                    method="GET",
+                    path=path,
+                    retry_after=self._gate.remaining() or None,
+                )
+            budget = deadline - self._clock()
             if budget <= 0:
                 raise APITimeoutError(
                     "the call's time budget ran out waiting to send", method="GET", path=path
@@ -235,27 +261,8 @@ class AsyncIndicaClient:
                 total=min(total, budget), connect=timeout.connect
             )
             self.stats.requests += 1
-            try:
-                # Never follow a redirect: aiohttp would resend X-Api-Key to whatever
-                # origin (or plain-http URL) the Location names. A 3xx is an error here.
-                async with session.get(
-                    url, headers=self._headers, timeout=client_timeout, allow_redirects=False
-                ) as resp:
-                    body = await resp.read()
-                    status = resp.status
-                    retry_after = resp.headers.get("Retry-After")
-            except asyncio.TimeoutError:
-                raise APITimeoutError(
-                    f"no complete answer within {client_timeout.total:g} s", method="GET", path=path
-                ) from None
-            except aiohttp.ClientPayloadError:
-                raise APIConnectionError(
-                    "the response body was cut short", method="GET", path=path
-                ) from None
-            except aiohttp.ClientError as exc:
-                raise APIConnectionError(
-                    f"connection failed ({type(exc).__name__})", method="GET", path=path
-                ) from None
+            response = await self._fetch(session, url, path, client_timeout)
+        status, retry_after, body = response
         error = error_for_status(
             status,
             body,
@@ -278,6 +285,81 @@ class AsyncIndicaClient:
             )
             self._gate.pause(min(wait, self.retry.max_retry_after))
         raise error
+
+    async def _fetch(
+        self,
+        session: aiohttp.ClientSession,
+        url: yarl.URL,
+        path: str,
+        timeout: aiohttp.ClientTimeout,
+    ) -> tuple[int, str | None, bytes]:
+        """Send one GET; return its status, Retry-After and body, or raise an SDK error.
+
+        aiohttp's exceptions carry the request, and so the ``X-Api-Key`` header: none is
+        raised from, nor while, handling one (``raise ... from None`` would still keep it
+        on ``__context__``). Only the SDK's own error, built afterwards, leaves here.
+        """
+        failure: APIError | None = None
+        try:
+            # Never follow a redirect: aiohttp would resend X-Api-Key to whatever
+            # origin (or plain-http URL) the Location names. A 3xx is an error here.
+            async with session.get(
+                url, headers=self._headers, timeout=timeout, allow_redirects=False
+            ) as resp:
+                body = await _read_capped(resp, self.max_response_size)
+                if body is not None:
+                    return resp.status, resp.headers.get("Retry-After"), body
+                resp.close()  # drop the connection: the rest of the body is never read
+        except asyncio.TimeoutError:
+            failure = APITimeoutError(
+                f"no complete answer within {timeout.total:g} s", method="GET", path=path
+            )
+        except aiohttp.ClientPayloadError as exc:
+            if _too_large(exc):
+                # aiohttp's own per-chunk bound on decompression tripped first.
+                failure = ResponseTooLargeError(self.max_response_size, method="GET", path=path)
+            else:
+                failure = APIConnectionError(
+                    "the response body was cut short", method="GET", path=path
+                )
+        except aiohttp.ClientError as exc:
+            failure = APIConnectionError(
+                f"connection failed ({type(exc).__name__})", method="GET", path=path
+            )
+        if failure is None:
+            failure = ResponseTooLargeError(self.max_response_size, method="GET", path=path)
+        raise failure
+
+
+#: Bytes asked of the stream per read while a body is collected.
+_READ_CHUNK = 64 * 1024
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The whole body (decompressed), or None as soon as it grows past ``limit`` bytes."""
+    if (
+        resp.content_length is not None
+        and resp.content_length > limit
+        and not resp.headers.get("Content-Encoding")
+    ):
+        return None  # an honest Content-Length says it at once
+    body = bytearray()
+    while chunk := await resp.content.read(_READ_CHUNK):
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def _too_large(exc: aiohttp.ClientPayloadError) -> bool:
+    # aiohttp >= 3.12 raises DecompressSizeError (wrapped) when one chunk inflates past
+    # its own bound; older versions have no such bound and never raise it.
+    cause: BaseException | None = exc
+    while cause is not None:
+        if type(cause).__name__ == "DecompressSizeError":
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _as_timeout(value: float | Timeout | None, error: type[IndicaError]) -> Timeout | None:
