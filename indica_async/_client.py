@@ -14,6 +14,7 @@ import aiohttp
 import attrs
 import yarl
 
+from ._body import ACCEPT_ENCODING, CappedBody
 from ._config import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_CONNECTIONS,
@@ -96,7 +97,8 @@ class AsyncIndicaClient:
         if type(max_response_size) is not int or max_response_size < 1:
             raise ConfigurationError("max_response_size must be an int of at least 1")
         self._api_key = key
-        self._headers = build_headers(key)
+        # Only what CappedBody decompresses itself, in bounded steps.
+        self._headers = {**build_headers(key), "Accept-Encoding": ACCEPT_ENCODING}
         self.base_url = check_base_url(base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
         self.timeout = _as_timeout(timeout, ConfigurationError) or Timeout()
         policy = retry or RetryPolicy()
@@ -141,9 +143,18 @@ class AsyncIndicaClient:
         return self._closed
 
     async def aclose(self) -> None:
-        """Close the session the client created (never one passed in). Idempotent."""
+        """Close the session the client created (never one passed in). Idempotent.
+
+        Raises `ClientStateError`, and closes nothing, when awaited in another event
+        loop than the one the client was used in: its sockets belong to that loop.
+        """
         if self._closed:
             return
+        if self._loop is not None and asyncio.get_running_loop() is not self._loop:
+            raise ClientStateError(
+                "aclose() was awaited in another event loop than the client was used in; "
+                "await it in that loop (its connections belong there)"
+            )
         self._closed = True
         if self._owns_session and self._session is not None:
             await self._session.close()
@@ -162,7 +173,9 @@ class AsyncIndicaClient:
             )
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.max_connections),
+                # No connector limit: the client's own bound on requests in flight (the
+                # semaphore, which holds with a caller's session too) is the only one.
+                connector=aiohttp.TCPConnector(limit=0),
                 # The client sets its own per-attempt timeout on every request.
                 timeout=aiohttp.ClientTimeout(total=None),
                 raise_for_status=False,
@@ -300,66 +313,52 @@ class AsyncIndicaClient:
         on ``__context__``). Only the SDK's own error, built afterwards, leaves here.
         """
         failure: APIError | None = None
+        body = CappedBody(self.max_response_size, None)
         try:
             # Never follow a redirect: aiohttp would resend X-Api-Key to whatever
             # origin (or plain-http URL) the Location names. A 3xx is an error here.
+            # The body is decompressed by CappedBody, in bounded steps, not by aiohttp.
             async with session.get(
-                url, headers=self._headers, timeout=timeout, allow_redirects=False
+                url,
+                headers=self._headers,
+                timeout=timeout,
+                allow_redirects=False,
+                auto_decompress=False,
             ) as resp:
-                body = await _read_capped(resp, self.max_response_size)
-                if body is not None:
-                    return resp.status, resp.headers.get("Retry-After"), body
+                body = CappedBody(self.max_response_size, resp.headers.get("Content-Encoding"))
+                if (
+                    body.encoded
+                    or resp.content_length is None
+                    or not body.over(resp.content_length)
+                ):
+                    while (chunk := await resp.content.read(_READ_CHUNK)) and body.feed(chunk):
+                        pass
+                data = body.finish()
+                if data is not None:
+                    return resp.status, resp.headers.get("Retry-After"), data
                 resp.close()  # drop the connection: the rest of the body is never read
         except asyncio.TimeoutError:
             failure = APITimeoutError(
                 f"no complete answer within {timeout.total:g} s", method="GET", path=path
             )
-        except aiohttp.ClientPayloadError as exc:
-            if _too_large(exc):
-                # aiohttp's own per-chunk bound on decompression tripped first.
-                failure = ResponseTooLargeError(self.max_response_size, method="GET", path=path)
-            else:
-                failure = APIConnectionError(
-                    "the response body was cut short", method="GET", path=path
-                )
+        except aiohttp.ClientPayloadError:
+            failure = APIConnectionError("the response body was cut short", method="GET", path=path)
         except aiohttp.ClientError as exc:
             failure = APIConnectionError(
                 f"connection failed ({type(exc).__name__})", method="GET", path=path
             )
         if failure is None:
-            failure = ResponseTooLargeError(self.max_response_size, method="GET", path=path)
+            if body.too_large:
+                failure = ResponseTooLargeError(self.max_response_size, method="GET", path=path)
+            else:
+                failure = APIConnectionError(
+                    "the response body could not be decompressed", method="GET", path=path
+                )
         raise failure
 
 
 #: Bytes asked of the stream per read while a body is collected.
 _READ_CHUNK = 64 * 1024
-
-
-async def _read_capped(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
-    """The whole body (decompressed), or None as soon as it grows past ``limit`` bytes."""
-    if (
-        resp.content_length is not None
-        and resp.content_length > limit
-        and not resp.headers.get("Content-Encoding")
-    ):
-        return None  # an honest Content-Length says it at once
-    body = bytearray()
-    while chunk := await resp.content.read(_READ_CHUNK):
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
-
-
-def _too_large(exc: aiohttp.ClientPayloadError) -> bool:
-    # aiohttp >= 3.12 raises DecompressSizeError (wrapped) when one chunk inflates past
-    # its own bound; older versions have no such bound and never raise it.
-    cause: BaseException | None = exc
-    while cause is not None:
-        if type(cause).__name__ == "DecompressSizeError":
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
 
 
 def _as_timeout(value: float | Timeout | None, error: type[IndicaError]) -> Timeout | None:
