@@ -64,8 +64,8 @@ class AsyncIndicaClient:
         base_url: defaults to ``INDICA_BASE_URL``, then the vendor's URL. Plain
             ``http://`` is refused unless the host is loopback.
         timeout: per-attempt timeouts; a number is the total seconds of one attempt.
-        max_retries: retries after the first attempt of a transient failure.
-        retry: the whole retry policy (``max_retries``, if given, overrides its own).
+        retry: the retry policy; a number is its ``max_retries`` (retries after the
+            first attempt of a transient failure), the rest left at the defaults.
         max_connections: requests in flight at most, across all calls of this client
             (also with a ``session`` of your own, whose connector limit is yours).
         max_response_size: bytes one response body may hold, after decompression;
@@ -80,8 +80,7 @@ class AsyncIndicaClient:
         *,
         base_url: str | None = None,
         timeout: float | Timeout | None = None,
-        max_retries: int | None = None,
-        retry: RetryPolicy | None = None,
+        retry: int | RetryPolicy | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         session: aiohttp.ClientSession | None = None,
@@ -101,9 +100,12 @@ class AsyncIndicaClient:
         self._headers = {**build_headers(key), "Accept-Encoding": ACCEPT_ENCODING}
         self.base_url = check_base_url(base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
         self.timeout = _as_timeout(timeout, ConfigurationError) or Timeout()
-        policy = retry or RetryPolicy()
-        if max_retries is not None:
-            policy = attrs.evolve(policy, max_retries=max_retries)
+        if retry is None or isinstance(retry, RetryPolicy):
+            policy = retry or RetryPolicy()
+        elif type(retry) is int:
+            policy = RetryPolicy(max_retries=retry)
+        else:
+            raise ConfigurationError("retry must be a RetryPolicy or an int (max_retries)")
         self.retry = policy
         self.max_connections = max_connections
         self.max_response_size = max_response_size

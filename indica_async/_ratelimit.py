@@ -23,13 +23,9 @@ _RATE_PACE = 0.1
 #: server's allowed rate, the client creeps up on it instead of overrunning it...
 _SPEED_UP = 0.9
 #: ...while a slow pace is no rate limit's spacing: there each success also adds this
-#: many requests a second to the pace, so a long interval left by a storm is gone after
-#: one or two answers...
+#: many requests a second to the pace, and from this many successes in a row on halves
+#: it, so a long interval left by a storm is gone within a few round trips.
 _RATE_STEP = 4.0
-#: ...and from this many successes in a row on (fewer at a slow pace), each success
-#: halves it: a server that has stopped refusing is back at full speed within a few
-#: more round trips, while near a rate limit a 429 comes sooner than that.
-_STREAK = 12
 _SLOW_STREAK = 3
 #: Below this interval (seconds), pacing is switched off again.
 _MIN_INTERVAL = 0.001
@@ -102,12 +98,13 @@ class RateLimitGate:
         if not self.interval:
             return
         self._streak += 1
-        slow = self.interval > _RATE_PACE
-        factor = 0.5 if self._streak >= (_SLOW_STREAK if slow else _STREAK) else _SPEED_UP
-        interval = self.interval * factor
-        if slow:
-            interval = min(interval, self.interval / (1 + _RATE_STEP * self.interval))
-        self.interval = interval
+        if self.interval > _RATE_PACE:
+            factor = 0.5 if self._streak >= _SLOW_STREAK else _SPEED_UP
+            self.interval = min(
+                self.interval * factor, self.interval / (1 + _RATE_STEP * self.interval)
+            )
+        else:
+            self.interval *= _SPEED_UP
         if self.interval < _MIN_INTERVAL:
             self.interval = 0.0
         self._notify()

@@ -93,7 +93,7 @@ async def open_client(
             api_key,
             base_url=base_url,
             timeout=connection.timeout,
-            max_retries=connection.max_retries,
+            retry=connection.max_retries,
         )
         await stack.enter_async_context(client)
         yield client
