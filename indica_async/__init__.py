@@ -32,6 +32,7 @@ from ._errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     ServerError,
     WindowOverflowError,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "Progress",
     "RateLimitError",
     "Recommendation",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "ServerError",
     "Timeout",

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
 
@@ -13,9 +14,11 @@ import aiohttp
 import attrs
 import yarl
 
+from ._body import ACCEPT_ENCODING, CappedBody
 from ._config import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RESPONSE_SIZE,
     ENV_API_KEY,
     ENV_BASE_URL,
     RetryPolicy,
@@ -23,12 +26,14 @@ from ._config import (
 )
 from ._errors import (
     APIConnectionError,
+    APIError,
     APITimeoutError,
     ClientStateError,
     ConfigurationError,
     IndicaError,
     InvalidArgumentError,
     RateLimitError,
+    ResponseTooLargeError,
 )
 from ._ratelimit import RateLimitGate
 from ._retry import build_retrying
@@ -59,9 +64,12 @@ class AsyncIndicaClient:
         base_url: defaults to ``INDICA_BASE_URL``, then the vendor's URL. Plain
             ``http://`` is refused unless the host is loopback.
         timeout: per-attempt timeouts; a number is the total seconds of one attempt.
-        max_retries: retries after the first attempt of a transient failure.
-        retry: the whole retry policy (``max_retries``, if given, overrides its own).
-        max_connections: requests in flight at most, across all calls of this client.
+        retry: the retry policy; a number is its ``max_retries`` (retries after the
+            first attempt of a transient failure), the rest left at the defaults.
+        max_connections: requests in flight at most, across all calls of this client
+            (also with a ``session`` of your own, whose connector limit is yours).
+        max_response_size: bytes one response body may hold, after decompression;
+            a larger one ends the call in `ResponseTooLargeError`.
         session: an ``aiohttp.ClientSession`` to use; the client never closes it.
         strict: raise `DecodeError` on fields the SDK does not know (API drift).
     """
@@ -72,9 +80,9 @@ class AsyncIndicaClient:
         *,
         base_url: str | None = None,
         timeout: float | Timeout | None = None,
-        max_retries: int | None = None,
-        retry: RetryPolicy | None = None,
+        retry: int | RetryPolicy | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_response_size: int = DEFAULT_MAX_RESPONSE_SIZE,
         session: aiohttp.ClientSession | None = None,
         strict: bool = False,
     ) -> None:
@@ -85,22 +93,31 @@ class AsyncIndicaClient:
             )
         if type(max_connections) is not int or max_connections < 1:
             raise ConfigurationError("max_connections must be an int of at least 1")
+        if type(max_response_size) is not int or max_response_size < 1:
+            raise ConfigurationError("max_response_size must be an int of at least 1")
         self._api_key = key
-        self._headers = build_headers(key)
+        # Only what CappedBody decompresses itself, in bounded steps.
+        self._headers = {**build_headers(key), "Accept-Encoding": ACCEPT_ENCODING}
         self.base_url = check_base_url(base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
         self.timeout = _as_timeout(timeout, ConfigurationError) or Timeout()
-        policy = retry or RetryPolicy()
-        if max_retries is not None:
-            policy = attrs.evolve(policy, max_retries=max_retries)
+        if retry is None or isinstance(retry, RetryPolicy):
+            policy = retry or RetryPolicy()
+        elif type(retry) is int:
+            policy = RetryPolicy(max_retries=retry)
+        else:
+            raise ConfigurationError("retry must be a RetryPolicy or an int (max_retries)")
         self.retry = policy
         self.max_connections = max_connections
+        self.max_response_size = max_response_size
         self.strict = strict
         self.stats = ClientStats()
         self._session = session
         self._owns_session = session is None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
-        self._gate = RateLimitGate()
+        # One clock for the call's deadline, the gate and the retry waits.
+        self._clock: Callable[[], float] = time.monotonic
+        self._gate = RateLimitGate(clock=self._clock, max_wait=policy.max_retry_after)
         self._closed = False
         self.customers = CustomersResource(self._get, strict=strict)
 
@@ -128,9 +145,18 @@ class AsyncIndicaClient:
         return self._closed
 
     async def aclose(self) -> None:
-        """Close the session the client created (never one passed in). Idempotent."""
+        """Close the session the client created (never one passed in). Idempotent.
+
+        Raises `ClientStateError`, and closes nothing, when awaited in another event
+        loop than the one the client was used in: its sockets belong to that loop.
+        """
         if self._closed:
             return
+        if self._loop is not None and asyncio.get_running_loop() is not self._loop:
+            raise ClientStateError(
+                "aclose() was awaited in another event loop than the client was used in; "
+                "await it in that loop (its connections belong there)"
+            )
         self._closed = True
         if self._owns_session and self._session is not None:
             await self._session.close()
@@ -149,7 +175,9 @@ class AsyncIndicaClient:
             )
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.max_connections),
+                # No connector limit: the client's own bound on requests in flight (the
+                # semaphore, which holds with a caller's session too) is the only one.
+                connector=aiohttp.TCPConnector(limit=0),
                 # The client sets its own per-attempt timeout on every request.
                 timeout=aiohttp.ClientTimeout(total=None),
                 raise_for_status=False,
@@ -190,10 +218,17 @@ class AsyncIndicaClient:
             if on_retry is not None:
                 on_retry()
 
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + policy.max_retry_time
+        # The call's one deadline: it bounds the waits between attempts, the wait at the
+        # rate-limit gate and each attempt's own timeout alike.
+        deadline = self._clock() + policy.max_retry_time
         shown = label or path
-        retrying = build_retrying(policy, description=f"GET {shown}", on_retry=retried)
+        retrying = build_retrying(
+            policy,
+            deadline=deadline,
+            clock=self._clock,
+            description=f"GET {shown}",
+            on_retry=retried,
+        )
         async for attempt in retrying:
             with attempt:
                 return await self._send(session, url, shown, attempt_timeout, deadline)
@@ -207,17 +242,24 @@ class AsyncIndicaClient:
         timeout: Timeout,
         deadline: float,
     ) -> bytes:
-        """One attempt: wait for a slot and the gate, send, read the whole body.
+        """One attempt: wait for a slot and the gate, send, read the body (capped).
 
-        ``deadline`` (loop time) ends the call's budget: waiting for a slot or for the
-        gate counts against it, and the attempt's own timeout is cut to what is left.
+        ``deadline`` (on the client's clock) ends the call's budget: waiting for the
+        gate counts against it (a turn that cannot come in time is a `RateLimitError`
+        at once), and the attempt's own timeout is cut to what is left.
         """
         assert self._slots is not None
-        loop = asyncio.get_running_loop()
         async with self._slots:
             # Waiting inside the slot: the gate's pace counts requests actually sent.
-            await self._gate.wait()
-            budget = deadline - loop.time()
+            if not await self._gate.wait(deadline):
+                raise RateLimitError(
+                    "rate limited: the server's wait outlasts the call's time budget",
+                    status=429,
+                    method="GET",
+                    path=path,
+                    retry_after=self._gate.remaining() or None,
+                )
+            budget = deadline - self._clock()
             if budget <= 0:
                 raise APITimeoutError(
                     "the call's time budget ran out waiting to send", method="GET", path=path
@@ -227,27 +269,8 @@ class AsyncIndicaClient:
                 total=min(total, budget), connect=timeout.connect
             )
             self.stats.requests += 1
-            try:
-                # Never follow a redirect: aiohttp would resend X-Api-Key to whatever
-                # origin (or plain-http URL) the Location names. A 3xx is an error here.
-                async with session.get(
-                    url, headers=self._headers, timeout=client_timeout, allow_redirects=False
-                ) as resp:
-                    body = await resp.read()
-                    status = resp.status
-                    retry_after = resp.headers.get("Retry-After")
-            except asyncio.TimeoutError:
-                raise APITimeoutError(
-                    f"no complete answer within {client_timeout.total:g} s", method="GET", path=path
-                ) from None
-            except aiohttp.ClientPayloadError:
-                raise APIConnectionError(
-                    "the response body was cut short", method="GET", path=path
-                ) from None
-            except aiohttp.ClientError as exc:
-                raise APIConnectionError(
-                    f"connection failed ({type(exc).__name__})", method="GET", path=path
-                ) from None
+            response = await self._fetch(session, url, path, client_timeout)
+        status, retry_after, body = response
         error = error_for_status(
             status,
             body,
@@ -270,6 +293,67 @@ class AsyncIndicaClient:
             )
             self._gate.pause(min(wait, self.retry.max_retry_after))
         raise error
+
+    async def _fetch(
+        self,
+        session: aiohttp.ClientSession,
+        url: yarl.URL,
+        path: str,
+        timeout: aiohttp.ClientTimeout,
+    ) -> tuple[int, str | None, bytes]:
+        """Send one GET; return its status, Retry-After and body, or raise an SDK error.
+
+        aiohttp's exceptions carry the request, and so the ``X-Api-Key`` header: none is
+        raised from, nor while, handling one (``raise ... from None`` would still keep it
+        on ``__context__``). Only the SDK's own error, built afterwards, leaves here.
+        """
+        failure: APIError | None = None
+        body = CappedBody(self.max_response_size, None)
+        try:
+            # Never follow a redirect: aiohttp would resend X-Api-Key to whatever
+            # origin (or plain-http URL) the Location names. A 3xx is an error here.
+            # The body is decompressed by CappedBody, in bounded steps, not by aiohttp.
+            async with session.get(
+                url,
+                headers=self._headers,
+                timeout=timeout,
+                allow_redirects=False,
+                auto_decompress=False,
+            ) as resp:
+                body = CappedBody(self.max_response_size, resp.headers.get("Content-Encoding"))
+                if (
+                    body.encoded
+                    or resp.content_length is None
+                    or not body.over(resp.content_length)
+                ):
+                    while (chunk := await resp.content.read(_READ_CHUNK)) and body.feed(chunk):
+                        pass
+                data = body.finish()
+                if data is not None:
+                    return resp.status, resp.headers.get("Retry-After"), data
+                resp.close()  # drop the connection: the rest of the body is never read
+        except asyncio.TimeoutError:
+            failure = APITimeoutError(
+                f"no complete answer within {timeout.total:g} s", method="GET", path=path
+            )
+        except aiohttp.ClientPayloadError:
+            failure = APIConnectionError("the response body was cut short", method="GET", path=path)
+        except aiohttp.ClientError as exc:
+            failure = APIConnectionError(
+                f"connection failed ({type(exc).__name__})", method="GET", path=path
+            )
+        if failure is None:
+            if body.too_large:
+                failure = ResponseTooLargeError(self.max_response_size, method="GET", path=path)
+            else:
+                failure = APIConnectionError(
+                    "the response body could not be decompressed", method="GET", path=path
+                )
+        raise failure
+
+
+#: Bytes asked of the stream per read while a body is collected.
+_READ_CHUNK = 64 * 1024
 
 
 def _as_timeout(value: float | Timeout | None, error: type[IndicaError]) -> Timeout | None:

@@ -30,6 +30,11 @@ DEFAULT_MAX_RETRY_AFTER = 60.0
 
 #: Requests one client keeps in flight at most, across all its calls.
 DEFAULT_MAX_CONNECTIONS = 16
+#: Bytes one response body may hold, after decompression. The largest page the SDK asks
+#: for by default (``DEFAULT_MAX_LIMIT`` customers, about 1.1 KB of JSON each) is near
+#: 1 MiB, so 32 MiB leaves room for pages of some 25,000 customers, while a client at
+#: ``DEFAULT_MAX_CONNECTIONS`` holds at most 512 MiB of bodies however the server lies.
+DEFAULT_MAX_RESPONSE_SIZE = 32 * 1024 * 1024
 
 #: `limit` of a list request, the default for `iterate` and `pages`.
 DEFAULT_LIMIT = 500

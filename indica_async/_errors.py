@@ -283,3 +283,25 @@ class DecodeError(APIError):
         super().__init__(message, method=method, path=path, window=window)
         self.field = field
         self.expected = expected
+
+
+class ResponseTooLargeError(APIError):
+    """The response body grew past the client's ``max_response_size`` (decompressed).
+
+    Reading stops there, so memory stays bounded; the call is not retried. ``limit``
+    is the size, in bytes, that was exceeded.
+    """
+
+    __module__ = "indica_async"
+
+    def __init__(
+        self,
+        limit: int,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(
+            f"the response body exceeded max_response_size={limit} bytes", method=method, path=path
+        )
+        self.limit = limit

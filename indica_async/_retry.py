@@ -40,13 +40,34 @@ def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
     return wait
 
 
+class _StopAtDeadline(tenacity.stop.stop_base):
+    """Stop when the next wait would end past the call's deadline (on ``clock``).
+
+    The call's one deadline: the client computes it once, and the same value bounds
+    the waits between attempts (here), the wait at the rate-limit gate and each
+    attempt's own timeout (in the client).
+    """
+
+    def __init__(self, deadline: float, clock: Callable[[], float]) -> None:
+        self.deadline = deadline
+        self.clock = clock
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return self.clock() + (retry_state.upcoming_sleep or 0.0) >= self.deadline
+
+
 def build_retrying(
     policy: RetryPolicy,
     *,
+    deadline: float,
+    clock: Callable[[], float],
     description: str,
     on_retry: Callable[[], None] | None = None,
 ) -> tenacity.AsyncRetrying:
-    """A fresh `tenacity.AsyncRetrying` for one call (it holds per-call state)."""
+    """A fresh `tenacity.AsyncRetrying` for one call (it holds per-call state).
+
+    ``deadline`` is when the call's time budget ends, on ``clock``.
+    """
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -65,8 +86,7 @@ def build_retrying(
     return tenacity.AsyncRetrying(
         sleep=_sleep,
         stop=(
-            tenacity.stop_after_attempt(policy.max_retries + 1)
-            | tenacity.stop_before_delay(policy.max_retry_time)
+            tenacity.stop_after_attempt(policy.max_retries + 1) | _StopAtDeadline(deadline, clock)
         ),
         wait=_wait(policy),
         retry=tenacity.retry_if_exception(is_transient),

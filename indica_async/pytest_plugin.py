@@ -18,7 +18,7 @@ requests one of its fixtures:
 Two markers set them per test, class or module (the closest marker wins)::
 
     @pytest.mark.indica_sandbox(customers=50, faults={"rate": 0.2, "kinds": ["503"]})
-    @pytest.mark.indica_client(max_retries=8)
+    @pytest.mark.indica_client(retry=8)
     async def test_export(indica_client, indica_sandbox):
         ids = [c.id async for c in indica_client.customers.iterate(
             start_date="2024-01-01", end_date="2024-12-31")]

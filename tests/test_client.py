@@ -108,6 +108,18 @@ def test_bad_settings_are_configuration_errors() -> None:
         AsyncIndicaClient(KEY, timeout=-1)
     with pytest.raises(ConfigurationError):
         AsyncIndicaClient(KEY, max_connections=0)
+    for bad_retry in (-1, True, 1.5, "3"):
+        with pytest.raises(ConfigurationError):
+            AsyncIndicaClient(KEY, retry=bad_retry)  # type: ignore[arg-type]
+
+
+def test_retry_is_the_one_knob_for_the_retry_policy() -> None:
+    assert AsyncIndicaClient(KEY, retry=3).retry == RetryPolicy(max_retries=3)
+    policy = RetryPolicy(max_retries=1, max_retry_time=9)
+    assert AsyncIndicaClient(KEY, retry=policy).retry is policy
+    assert AsyncIndicaClient(KEY).retry == RetryPolicy()
+    with pytest.raises(TypeError):
+        AsyncIndicaClient(KEY, max_retries=3)  # type: ignore[call-arg]
 
 
 # --- requests --------------------------------------------------------------------
@@ -301,7 +313,7 @@ async def test_rate_limit_error_after_retries_carries_retry_after(
     http: aioresponses, sleeps: list[float]
 ) -> None:
     http.get(f"{BASE}/customers/1", status=429, headers={"Retry-After": "2"}, repeat=True)
-    async with AsyncIndicaClient(KEY, base_url=BASE, max_retries=2) as client:
+    async with AsyncIndicaClient(KEY, base_url=BASE, retry=2) as client:
         with pytest.raises(RateLimitError) as info:
             await client.customers.get(1)
     assert info.value.retry_after == 2.0 and len(calls(http)) == 3
@@ -334,7 +346,7 @@ async def test_network_failures_map_to_sdk_errors_after_retries(
     http: aioresponses, sleeps: list[float], exception: Exception, cls: type[Exception]
 ) -> None:
     http.get(f"{BASE}/customers/1", exception=exception, repeat=True)
-    async with AsyncIndicaClient(KEY, base_url=BASE, max_retries=2) as client:
+    async with AsyncIndicaClient(KEY, base_url=BASE, retry=2) as client:
         with pytest.raises(cls) as info:
             await client.customers.get(1)
     assert type(info.value) is cls
@@ -363,7 +375,7 @@ async def test_the_key_appears_in_no_error_and_no_log(
     http.get(f"{BASE}/customers/1", status=401, body=f"bad key {KEY}")
     http.get(f"{BASE}/customers/2", status=503, body=f"echo {KEY}", repeat=True)
     errors: list[BaseException] = []
-    async with AsyncIndicaClient(KEY, base_url=BASE, max_retries=1) as client:
+    async with AsyncIndicaClient(KEY, base_url=BASE, retry=1) as client:
         for customer_id in (1, 2):
             with pytest.raises(IndicaError) as info:
                 await client.customers.get(customer_id)

@@ -265,7 +265,7 @@ async def test_basic_plan_is_502(serve: Serve) -> None:
 async def test_rate_limit_is_503_with_retry_after(serve: Serve) -> None:
     faults = FaultConfig(rate=1.0, kinds=["429_seconds"], retry_after=6.5)
     async with Sandbox(SandboxConfig(customers=5, faults=faults)) as limited:
-        options = {"api_key": limited.api_key, "base_url": limited.base_url, "max_retries": 0}
+        options = {"api_key": limited.api_key, "base_url": limited.base_url, "retry": 0}
         async with serve(**options) as get:
             reply = await get(f"/customers/{limited.records[0].id}")
     assert reply.status == 503
@@ -276,7 +276,7 @@ async def test_rate_limit_is_503_with_retry_after(serve: Serve) -> None:
 async def test_server_errors_are_502(serve: Serve) -> None:
     faults = FaultConfig(rate=1.0, kinds=["503_html"])
     async with Sandbox(SandboxConfig(customers=5, faults=faults)) as broken:
-        options = {"api_key": broken.api_key, "base_url": broken.base_url, "max_retries": 0}
+        options = {"api_key": broken.api_key, "base_url": broken.base_url, "retry": 0}
         async with serve(**options) as get:
             reply = await get(f"/customers/{broken.records[0].id}")
     assert reply.status == 502

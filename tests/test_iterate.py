@@ -9,6 +9,7 @@ import itertools
 import math
 from collections import Counter
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -318,7 +319,10 @@ async def test_cancelling_the_consumer_leaves_nothing_behind() -> None:
 async def test_an_error_in_one_window_ends_the_walk_with_its_window() -> None:
     faults = FaultConfig(rate=1.0, kinds=("503_html",))
     config = SandboxConfig(customers=1000, faults=faults)
-    async with Sandbox(config) as sandbox, client_for(sandbox, max_retries=1) as client:
+    async with (
+        Sandbox(config) as sandbox,
+        client_for(sandbox, retry=attrs.evolve(FAST, max_retries=1)) as client,
+    ):
         with pytest.raises(ServerError) as info:
             async for _ in client.customers.iterate(start_date=D0, end_date="2024-12-31"):
                 pass

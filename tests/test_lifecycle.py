@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 
+import attrs
 import pytest
 from conftest import Resources, SilentServer
 
@@ -127,7 +128,7 @@ async def test_per_call_max_retries_is_exact_too() -> None:
     async with (
         Sandbox(config) as sandbox,
         AsyncIndicaClient(
-            sandbox.api_key, base_url=sandbox.base_url, retry=FAST, max_retries=7
+            sandbox.api_key, base_url=sandbox.base_url, retry=attrs.evolve(FAST, max_retries=7)
         ) as client,
     ):
         with pytest.raises(ServerError):
@@ -227,7 +228,7 @@ async def test_nothing_is_left_open_after_errors(resources: Resources) -> None:
     async with Sandbox(config) as sandbox:
         before = resources.snapshot()
         async with AsyncIndicaClient(
-            sandbox.api_key, base_url=sandbox.base_url, retry=FAST, max_retries=2
+            sandbox.api_key, base_url=sandbox.base_url, retry=attrs.evolve(FAST, max_retries=2)
         ) as client:
             for _ in range(3):
                 with pytest.raises(IndicaError):

@@ -69,6 +69,7 @@ def run_subprocess(pytester: pytest.Pytester, *args: str, prelude: str = "") -> 
 FIXTURE_TESTS = """
     import datetime as dt
 
+    import attrs
     import pytest
 
     from indica_async import (
@@ -118,7 +119,7 @@ FIXTURE_TESTS = """
     @pytest.mark.indica_sandbox(
         customers=200, faults={"rate": 0.3, "kinds": ["503", "drop", "truncate"], "seed": 3}
     )
-    @pytest.mark.indica_client(retry=FAST, max_retries=20)
+    @pytest.mark.indica_client(retry=attrs.evolve(FAST, max_retries=20))
     async def test_faults_are_retried(indica_sandbox, indica_client):
         got = [c.id async for c in indica_client.customers.iterate(
             start_date="2024-01-01", end_date="2024-12-31", limit=20)]
@@ -129,7 +130,7 @@ FIXTURE_TESTS = """
 
 
     @pytest.mark.indica_sandbox(faults=FaultConfig(rate=1.0, kinds=["429_seconds"], retry_after=7))
-    @pytest.mark.indica_client(max_retries=0)
+    @pytest.mark.indica_client(retry=0)
     async def test_rate_limit_surfaces_without_retries(indica_sandbox, indica_client):
         with pytest.raises(RateLimitError) as info:
             await indica_client.customers.get(indica_sandbox.records[0].id)
@@ -223,7 +224,7 @@ def test_overriding_the_config_and_options_fixtures(pytester: pytest.Pytester) -
 
         @pytest.fixture
         def indica_client_options():
-            return {"max_retries": 3}
+            return {"retry": 3}
         """,
         test_override="""
         import pytest
@@ -234,7 +235,7 @@ def test_overriding_the_config_and_options_fixtures(pytester: pytest.Pytester) -
             assert indica_client.retry.max_retries == 3
 
         @pytest.mark.indica_sandbox(customers=3)
-        @pytest.mark.indica_client(max_retries=1)
+        @pytest.mark.indica_client(retry=1)
         async def test_markers_apply_on_top(indica_sandbox, indica_client):
             assert len(indica_sandbox.records) == 3
             assert indica_sandbox.config.seed == 5

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import attrs
 import orjson
 import pytest
 from aiohttp import web
@@ -132,7 +133,9 @@ async def test_the_key_is_never_logged_raised_or_shown(
             shown.append(repr(client))
 
     # A server that puts the key into every error body it sends.
-    async with AsyncIndicaClient(KEY, base_url=echo_server, retry=FAST, max_retries=1) as client:
+    async with AsyncIndicaClient(
+        KEY, base_url=echo_server, retry=attrs.evolve(FAST, max_retries=1)
+    ) as client:
         for status in (400, 401, 403, 404, 422, 429, 500, 503, 418):
             errors.append(await collect_error(client.customers.get(status)))
         errors.append(await collect_error(client.customers.get_by_state_id("S1?status=500")))
@@ -144,7 +147,7 @@ async def test_the_key_is_never_logged_raised_or_shown(
         shown.append(repr(client))
     # Nobody listening: a connection error.
     async with AsyncIndicaClient(
-        KEY, base_url="http://127.0.0.1:9/v", retry=FAST, max_retries=1
+        KEY, base_url="http://127.0.0.1:9/v", retry=attrs.evolve(FAST, max_retries=1)
     ) as client:
         errors.append(await collect_error(client.customers.get(1)))
 
@@ -341,7 +344,9 @@ async def test_a_self_signed_https_server_is_refused(tmp_path: Path) -> None:
     await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context).start()
     url = f"https://127.0.0.1:{runner.addresses[0][1]}/v"
     try:
-        async with AsyncIndicaClient(KEY, base_url=url, retry=FAST, max_retries=1) as client:
+        async with AsyncIndicaClient(
+            KEY, base_url=url, retry=attrs.evolve(FAST, max_retries=1)
+        ) as client:
             error = await collect_error(client.customers.get(1))
         assert isinstance(error, APIConnectionError), repr(error)
         assert "Certificate" in str(error) or "SSL" in str(error)
@@ -400,7 +405,7 @@ async def test_a_state_id_looked_up_is_in_no_log_and_no_error(all_logs: LogCaptu
     async with (
         Sandbox(SandboxConfig(customers=10, faults=faults)) as sandbox,
         AsyncIndicaClient(
-            sandbox.api_key, base_url=sandbox.base_url, retry=FAST, max_retries=3
+            sandbox.api_key, base_url=sandbox.base_url, retry=attrs.evolve(FAST, max_retries=3)
         ) as client,
     ):
         failed = await collect_error(client.customers.get_by_state_id(state_id))
@@ -492,7 +497,9 @@ async def test_server_errors_keep_nothing_of_the_body(
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     try:
         url = f"http://127.0.0.1:{runner.addresses[0][1]}/v"
-        async with AsyncIndicaClient(KEY, base_url=url, retry=FAST, max_retries=0) as client:
+        async with AsyncIndicaClient(
+            KEY, base_url=url, retry=attrs.evolve(FAST, max_retries=0)
+        ) as client:
             error = await collect_error(client.customers.get(1))
     finally:
         await runner.cleanup()

@@ -3,7 +3,8 @@
 The client's shared rate-limit gate turns the server's 429s into a pace for all its
 requests, so the server sees a bounded trickle of 429s, and every export completes
 with exactly its ground truth. The same storm without the gate floods the server with
-429s (two orders of magnitude more per minute) and requests starve until one gives up.
+429s (two orders of magnitude more per minute) and requests starve until one gives up;
+a gate that closes for the server's wait but does not pace fails the same checks too.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import attrs
 import pytest
 
 from indica_async import AsyncIndicaClient, RateLimitError, RetryPolicy
+from indica_async._ratelimit import RateLimitGate
 from indica_async.sandbox import Sandbox, SandboxConfig, SandboxRecords
 
 #: The server's allowance: requests per second, and its token bucket.
@@ -99,6 +101,35 @@ def sandbox_config() -> SandboxConfig:
     return SandboxConfig(customers=CUSTOMERS, rate_limit=RATE, rate_burst=BURST, seed=4)
 
 
+def gate_failures(result: Storm) -> list[str]:
+    """What a working gate guarantees in this storm; empty when all of it holds."""
+    failures = []
+    if any(isinstance(r, BaseException) for r in result.results):
+        failures.append("a walk failed")
+    if result.per_minute > MAX_429_PER_MINUTE:
+        failures.append(f"{result.per_minute:,.0f} 429s/min")
+    if result.throttled > 0.25 * result.requests:
+        failures.append(f"{result.throttled}/{result.requests} requests refused")
+    if result.requests / result.elapsed < 0.5 * RATE:
+        failures.append(f"{result.requests / result.elapsed:.0f} requests/s")
+    return failures
+
+
+class NoGate(RateLimitGate):
+    """Broken: a 429 holds back no other request (each still honours its own wait)."""
+
+    def pause(self, seconds: float) -> None:
+        pass
+
+
+class PauseWithoutPace(RateLimitGate):
+    """Broken: the gate closes for the server's wait, then lets everyone rush out."""
+
+    def pause(self, seconds: float) -> None:
+        super().pause(seconds)
+        self.interval = 0.0
+
+
 async def test_the_shared_gate_keeps_429s_bounded_and_every_walk_exact() -> None:
     async with Sandbox(sandbox_config()) as sandbox:
         async with AsyncIndicaClient(
@@ -117,25 +148,23 @@ async def test_the_shared_gate_keeps_429s_bounded_and_every_walk_exact() -> None
         assert client.stats.rate_limited == result.throttled
         # The gate: a bounded number of 429s per minute, a small share of the requests,
         # and a pace close to what the server allows rather than a crawl.
-        assert result.per_minute <= MAX_429_PER_MINUTE
-        assert result.throttled <= 0.25 * result.requests
-        assert result.requests / result.elapsed >= 0.5 * RATE
+        assert gate_failures(result) == []
 
 
-async def test_without_the_gate_the_same_storm_floods_the_server(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.mark.parametrize("broken", [NoGate, PauseWithoutPace], ids=lambda cls: cls.__name__)
+async def test_the_storm_checks_catch_a_broken_gate(broken: type[RateLimitGate]) -> None:
+    """The same storm, the same client, the same checks, with the gate broken: the
+    checks must fail. (A baseline that only shows the storm without any gate is bad
+    could not catch a gate that closes but does not pace.)"""
     async with Sandbox(sandbox_config()) as sandbox:
         async with AsyncIndicaClient(
             sandbox.api_key, base_url=sandbox.base_url, retry=POLICY
         ) as client:
-            # The baseline: every request of the client still honours its own 429's
-            # Retry-After, but no 429 holds back the client's other requests.
-            monkeypatch.setattr(client._gate, "pause", lambda seconds: None)
+            client._gate = broken(clock=client._gate.clock, max_wait=POLICY.max_retry_after)
             result = await storm(sandbox, client)
-        print(result.report("storm, gate disabled"))
-
-    # Starved requests give up, or at the least the 429s per minute explode.
-    failed = [r for r in result.results if isinstance(r, RateLimitError)]
-    assert failed or result.per_minute > 10 * MAX_429_PER_MINUTE
-    assert result.per_minute > 10 * MAX_429_PER_MINUTE
+        print(result.report(f"storm, {broken.__name__}"))
+    assert result.throttled > 0
+    assert gate_failures(result) != []
+    if broken is NoGate:
+        # Without the gate the 429s flood: more than ten times the bound.
+        assert result.per_minute > 10 * MAX_429_PER_MINUTE

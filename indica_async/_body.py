@@ -1,0 +1,85 @@
+"""A response body collected chunk by chunk, decompressed, and capped in size (pure)."""
+
+from __future__ import annotations
+
+import zlib
+
+__all__ = ["ACCEPT_ENCODING", "CappedBody"]
+
+#: What the client offers, and so all it decompresses itself.
+ACCEPT_ENCODING = "gzip, deflate"
+#: zlib's window bits that accept either a zlib or a gzip header.
+_ZLIB_OR_GZIP = 32 + zlib.MAX_WBITS
+
+
+class CappedBody:
+    """Collects a body of at most ``limit`` bytes after decompression.
+
+    Decompression is done here, in bounded steps (never more than ``limit + 1`` bytes
+    of output at once), so a small compressed chunk cannot inflate into gigabytes
+    before the cap is checked. `feed` returns False as soon as the body is over the
+    cap (``too_large``) or cannot be decoded (``corrupt``); reading should stop.
+    """
+
+    def __init__(self, limit: int, content_encoding: str | None) -> None:
+        self.limit = limit
+        self.too_large = False
+        self.corrupt = False
+        self._body = bytearray()
+        encoding = (content_encoding or "identity").strip().lower()
+        self._inflate: zlib._Decompress | None = None
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            self._inflate = zlib.decompressobj(_ZLIB_OR_GZIP)
+        elif encoding != "identity":
+            self.corrupt = True  # an encoding never offered: nothing here can read it
+
+    @property
+    def failed(self) -> bool:
+        return self.too_large or self.corrupt
+
+    @property
+    def encoded(self) -> bool:
+        """True if the body arrives compressed (its Content-Length says little)."""
+        return self._inflate is not None
+
+    def over(self, content_length: int) -> bool:
+        """True, and marks the body too large, if an honest length is over the cap."""
+        if content_length > self.limit:
+            self.too_large = True
+        return self.too_large
+
+    def feed(self, chunk: bytes) -> bool:
+        """Add one chunk as received; False once reading should stop."""
+        if self.failed:
+            return False
+        if self._inflate is None:
+            return self._append(chunk)
+        try:
+            data = self._inflate.decompress(chunk, self._room())
+            while self._append(data) and self._inflate.unconsumed_tail:
+                data = self._inflate.decompress(self._inflate.unconsumed_tail, self._room())
+        except zlib.error:
+            self.corrupt = True
+        return not self.failed
+
+    def finish(self) -> bytes | None:
+        """The whole body, or None if it was too large or could not be decoded."""
+        if self._inflate is not None and not self.failed:
+            try:
+                self._append(self._inflate.flush())
+            except zlib.error:
+                self.corrupt = True
+            if not self._inflate.eof:
+                self.corrupt = True  # the compressed stream was cut short
+        return None if self.failed else bytes(self._body)
+
+    def _room(self) -> int:
+        # At least 1: zlib reads a max_length of 0 as "no limit".
+        return self.limit + 1 - len(self._body)
+
+    def _append(self, data: bytes) -> bool:
+        self._body += data
+        if len(self._body) > self.limit:
+            self.too_large = True
+            self._body = bytearray()  # let it go now, not when the call ends
+        return not self.too_large
