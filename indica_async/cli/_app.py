@@ -593,3 +593,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         error(exc)
         return EXIT_FAILURE
     return result if isinstance(result, int) else EXIT_OK
+
+
+# The sync commands import the helpers above, so they are registered last.
+from ._sync_cmd import changes_command, sync_command  # noqa: E402
+
+customers.add_command(sync_command)
+customers.add_command(changes_command)

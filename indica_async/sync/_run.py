@@ -145,6 +145,7 @@ async def sync(
         async with store.write(busy_ms=_wait_ms(wait)) as connection:
             if not await try_lock_account(connection, account, wait=wait):
                 raise _busy(account)
+            started = _now()  # runs on one account never overlap from here on
             found = await find_account(connection, account)
             plan = _plan(found, since=since, full=full, today=today, overlap_days=overlap_days)
             account_id = (

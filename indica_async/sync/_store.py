@@ -154,13 +154,14 @@ class Store:
     """A sync store: one SQLite file or one PostgreSQL database, holding many accounts.
 
     ``async with Store("customers.sqlite") as store:`` (or a ``postgresql://`` URL)
-    creates the store if the file or database holds none yet, and refuses, untouched,
-    a file or database that belongs to something else.
+    creates the store if the file or database holds none yet (unless ``create`` is
+    false), and refuses, untouched, a file or database that belongs to something else.
     """
 
-    def __init__(self, target: str | os.PathLike[str]) -> None:
+    def __init__(self, target: str | os.PathLike[str], *, create: bool = True) -> None:
         self._url, self.backend = _engine_url(target)
         self.target = os.fspath(target)
+        self._create = create
         self._engine: AsyncEngine | None = None
 
     @property
@@ -178,6 +179,8 @@ class Store:
             path = make_url(self._url).database or ""
             state = await asyncio.to_thread(_sqlite_file_state, path)
             if state == "new":
+                if not self._create:
+                    raise StoreError(f"no store at {path}: run a sync first")
                 await asyncio.to_thread(_create_sqlite_file, path)
             # A file connection per checkout: SQLite connections are cheap, and none
             # is left holding the file between runs.
@@ -206,6 +209,8 @@ class Store:
                         f"{self._describe()} has tables named {', '.join(sorted(ours))} but "
                         "no indica-async marker; it was left untouched"
                     )
+                if not self._create:
+                    raise StoreError(f"no store in {self._describe()}: run a sync first")
                 await connection.run_sync(schema.metadata.create_all)
                 await connection.execute(
                     schema.meta.insert(),
@@ -216,7 +221,9 @@ class Store:
                 )
                 return
             rows: dict[str, str] = dict(
-                (await connection.execute(select(schema.meta.c.key, schema.meta.c.value))).tuples()
+                (await connection.execute(select(schema.meta.c.key, schema.meta.c.value)))
+                .tuples()
+                .all()
             )
             if rows.get("application") != schema.APPLICATION:
                 raise ForeignStoreError(
