@@ -123,6 +123,7 @@ async def sync(
     overlap_days: int = DEFAULT_OVERLAP_DAYS,
     progress: SyncProgress | None = None,
     limit: int | None = None,
+    max_limit: int | None = None,
     concurrency: int | None = None,
 ) -> SyncReport:
     """Bring ``account`` in ``store`` up to date with the API that ``client`` reaches.
@@ -132,7 +133,8 @@ async def sync(
     whole range again (changed, deleted and restored customers as well). Everything the
     run writes commits in one transaction. Another run on the account raises
     `RunInProgressError` at once, or is waited for with ``wait``. A failed run leaves
-    the store as it was, and is recorded as failed.
+    the store as it was, and is recorded as failed. ``limit``, ``max_limit`` and
+    ``concurrency`` are passed to ``client.customers.pages``.
     """
     if not account or len(account) > 200:
         raise StoreError("an account name is 1 to 200 characters")
@@ -161,7 +163,11 @@ async def sync(
                 progress,
                 walk_options={
                     key: value
-                    for key, value in {"limit": limit, "concurrency": concurrency}.items()
+                    for key, value in {
+                        "limit": limit,
+                        "max_limit": max_limit,
+                        "concurrency": concurrency,
+                    }.items()
                     if value is not None
                 },
             )
@@ -196,6 +202,10 @@ async def sync(
         requests=requests,
         seconds=time.monotonic() - clock,
     )
+
+
+def _walk_options(**options: int | None) -> dict[str, int]:
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def _wait_ms(wait: bool) -> int:

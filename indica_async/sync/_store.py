@@ -220,11 +220,8 @@ class Store:
                     ],
                 )
                 return
-            rows: dict[str, str] = dict(
-                (await connection.execute(select(schema.meta.c.key, schema.meta.c.value)))
-                .tuples()
-                .all()
-            )
+            found = await connection.execute(select(schema.meta.c.key, schema.meta.c.value))
+            rows: dict[str, str] = {row.key: row.value for row in found}
             if rows.get("application") != schema.APPLICATION:
                 raise ForeignStoreError(
                     f"{self._describe()} has a meta table but is not an indica-async store; "
