@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,3 +43,12 @@ def api_shape(body: Mapping[str, Any]) -> dict[str, Any]:
 def truth(records: SandboxRecords) -> dict[int, dict[str, Any]]:
     """Every customer the sandbox serves, by id, in the store's shape."""
     return {record.id: api_shape(record.body) for record in records}
+
+
+async def until(condition: Callable[[], bool], *, within: float = 30.0) -> None:
+    """Wait until ``condition()`` holds; fail after ``within`` seconds."""
+    for _ in range(int(within / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"still not true after {within} s")

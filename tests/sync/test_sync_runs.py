@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
-from _world import OLD, SINCE, TODAY, config, truth
+from _world import OLD, SINCE, TODAY, config, truth, until
 
 from indica_async import AsyncIndicaClient, WindowOverflowError
 from indica_async.sandbox import Sandbox, SandboxConfig
@@ -240,8 +240,8 @@ async def test_a_second_run_on_the_account_fails_at_once_or_waits(store_target: 
         running = asyncio.create_task(
             sync(client, first_store, "shop", since=SINCE, today=TODAY, limit=20, concurrency=1)
         )
-        while slow.stats.requests == 0:  # the lock is taken before the first request
-            await asyncio.sleep(0.01)
+        # The lock is taken before the first request.
+        await until(lambda: slow.stats.requests > 0)
         loop = asyncio.get_running_loop()
         started = loop.time()
         with pytest.raises(RunInProgressError, match="in progress on account 'shop'"):
