@@ -1,127 +1,38 @@
-"""``customers sync`` and ``customers changes``: keep a database equal to the API."""
+"""``customers sync`` and ``customers changes``: keep a database equal to the API.
+
+The commands import the sync engine (SQLAlchemy and its drivers, the ``sync`` extra)
+only when they run, so the rest of the command line neither needs nor loads it.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import csv
 import datetime as dt
-import io
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from typing import IO, Any
+from types import ModuleType
+from typing import Any
 
 import click
-import orjson
-from rich.console import Console
-from rich.progress import Progress as RichProgress
-from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from ..sync import (
-    ChangeRecord,
-    Store,
-    StoreError,
-    SyncProgress,
-    SyncReport,
-    sync,
-)
+from .._config import DEFAULT_CONCURRENCY, DEFAULT_LIMIT
 from ._app import _api_options, _connection, _route_sdk_warnings, _run
-from ._connect import Connection, open_client
 from ._dates import DATE
-from ._exit import EXIT_FAILURE, EXIT_OK, CLIError, say
+from ._exit import EXIT_OK, EXIT_USAGE, CLIError, say
 
 __all__ = ["changes_command", "sync_command"]
 
 _DB_HELP = "The store: an SQLite file (created if absent) or a postgresql:// URL."
-#: The columns of ``changes --format csv``; ``before``/``after`` hold JSON objects.
-CHANGE_COLUMNS = ("run", "customer_id", "kind", "fields", "before", "after")
 
 
-@contextlib.contextmanager
-def _store_errors() -> Iterator[None]:
+def _engine() -> ModuleType:
     try:
-        yield
-    except StoreError as exc:
-        raise CLIError(str(exc), EXIT_FAILURE) from None
-
-
-class _SyncBar:
-    """Phase, days walked, customers, requests and lookups, on stderr."""
-
-    def __init__(self, progress: SyncProgress) -> None:
-        self._progress = progress
-        self._bar = RichProgress(
-            SpinnerColumn(),
-            TextColumn("[bold]sync[/] {task.fields[phase]}"),
-            TextColumn("{task.fields[days]} days"),
-            TextColumn("{task.fields[customers]:,} customers"),
-            TextColumn("{task.fields[requests]:,} requests"),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-            redirect_stdout=False,
-            redirect_stderr=True,
-        )
-        self._task = self._bar.add_task("sync", phase="", days="", customers=0, requests=0)
-
-    async def follow(self) -> None:
-        with self._bar:
-            while True:
-                walk = self._progress.walk
-                self._bar.update(
-                    self._task,
-                    phase=self._progress.phase,
-                    days=f"{walk.days_done}/{walk.days_total}",
-                    customers=walk.customers,
-                    requests=walk.requests + self._progress.lookups,
-                )
-                await asyncio.sleep(0.1)
-
-
-def summary(report: SyncReport) -> str:
-    """The one-line summary of a run."""
-    return (
-        f"sync of {report.account!r} ({report.mode}, {report.start_date} to "
-        f"{report.end_date}): {report.new:,} new, {report.changed:,} changed, "
-        f"{report.deleted:,} deleted, {report.missing:,} missing, {report.restored:,} restored, "
-        f"{report.unchanged:,} unchanged; {report.requests:,} requests in "
-        f"{report.seconds:.1f} s (run {report.run_id})"
-    )
-
-
-async def _sync(
-    connection: Connection,
-    *,
-    api_key: str | None,
-    db: str,
-    account: str,
-    since: dt.date | None,
-    full: bool,
-    wait: bool,
-    show_progress: bool,
-) -> SyncReport:
-    async with Store(db) as store:
-        start = since
-        if connection.sandbox is not None and start is None:
-            stored = await store.account(account)
-            start = stored.since if stored is not None else None
-        async with open_client(
-            connection, api_key=api_key, start=start, end=dt.date.today() if start else None
-        ) as client:
-            progress = SyncProgress()
-            running = sync(
-                client, store, account, since=since, full=full, wait=wait, progress=progress
-            )
-            if not show_progress:
-                return await running
-            follower = asyncio.ensure_future(_SyncBar(progress).follow())
-            try:
-                return await running
-            finally:
-                follower.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await follower
+        from . import _sync_run
+    except ImportError as exc:
+        raise CLIError(
+            f"sync needs the sync extra ({exc.name} is missing): pip install 'indica-async[sync]'",
+            EXIT_USAGE,
+        ) from None
+    return _sync_run
 
 
 @click.command("sync")
@@ -146,6 +57,22 @@ async def _sync(
 @click.option(
     "--wait", is_flag=True, help="Wait for a run in progress on the account instead of failing."
 )
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=DEFAULT_LIMIT,
+    show_default=True,
+    metavar="N",
+    help="Customers asked per request.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    metavar="N",
+    help="Requests in flight at most.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress display and no summary.")
 @_api_options
 @click.pass_context
@@ -157,6 +84,8 @@ def sync_command(
     since: dt.date | None,
     full: bool,
     wait: bool,
+    limit: int,
+    concurrency: int,
     quiet: bool,
     **api: Any,
 ) -> int:
@@ -165,9 +94,10 @@ def sync_command(
     connection = _connection(ctx, api)
     api_key = connection.api_key()
     _route_sdk_warnings(show=not quiet)
-    with _store_errors():
+    engine = _engine()
+    with engine.store_errors():
         report = _run(
-            _sync(
+            engine.sync_with_progress(
                 connection,
                 api_key=api_key,
                 db=db,
@@ -175,51 +105,15 @@ def sync_command(
                 since=since,
                 full=full,
                 wait=wait,
+                limit=limit,
+                concurrency=concurrency,
                 show_progress=not quiet and sys.stderr.isatty(),
             ),
             interrupted="interrupted; the store is as it was before this run",
         )
     if not quiet:
-        say(summary(report))
+        say(engine.summary(report))
     return EXIT_OK
-
-
-def _csv_line(record: ChangeRecord) -> str:
-    buffer = io.StringIO()
-
-    def text(value: dict[str, Any] | None) -> str:
-        return "" if value is None else orjson.dumps(value).decode()
-
-    csv.writer(buffer, lineterminator="\n").writerow(
-        [
-            record.run,
-            record.customer_id,
-            record.kind,
-            ";".join(record.fields),
-            text(record.before),
-            text(record.after),
-        ]
-    )
-    return buffer.getvalue()
-
-
-async def _write_changes(
-    db: str, account: str, since: dt.date | None, run: int | None, fmt: str, out: IO[bytes]
-) -> int:
-    count = 0
-    async with Store(db, create=False) as store:
-        if await store.account(account) is None:
-            raise StoreError(f"no account named {account!r} in the store")
-        if fmt == "csv":
-            out.write((",".join(CHANGE_COLUMNS) + "\n").encode())
-        changes: AsyncIterator[ChangeRecord] = store.changes(account, since=since, run=run)
-        async for record in changes:
-            if fmt == "csv":
-                out.write(_csv_line(record).encode())
-            else:
-                out.write(orjson.dumps(record.to_json(), option=orjson.OPT_APPEND_NEWLINE))
-            count += 1
-    return count
 
 
 @click.command("changes")
@@ -252,12 +146,13 @@ def changes_command(
     if since is not None and run_id is not None:
         raise click.UsageError("--since and --run exclude each other", ctx)
     started = time.monotonic()
-    with _store_errors():
+    engine = _engine()
+    with engine.store_errors():
         if output == "-":
-            count = _run(_write_changes(db, account, since, run_id, fmt, sys.stdout.buffer))
+            count = _run(engine.write_changes(db, account, since, run_id, fmt, sys.stdout.buffer))
             sys.stdout.buffer.flush()
         else:
             with open(output, "wb") as out:
-                count = _run(_write_changes(db, account, since, run_id, fmt, out))
+                count = _run(engine.write_changes(db, account, since, run_id, fmt, out))
             say(f"{count:,} changes written to {output} in {time.monotonic() - started:.1f} s")
     return EXIT_OK

@@ -13,7 +13,7 @@
 Needs the ``sync`` extra (SQLAlchemy, aiosqlite, asyncpg). See ``docs/sync.md``.
 """
 
-from ._errors import ForeignStoreError, RunInProgressError, StoreError
+from ._errors import ForeignStoreError, NoStoreError, RunInProgressError, StoreError
 from ._run import DEFAULT_OVERLAP_DAYS, Mode, SyncProgress, SyncReport, sync
 from ._schema import SCHEMA_VERSION
 from ._store import Account, ChangeRecord, RunRecord, Store
@@ -25,6 +25,7 @@ __all__ = [
     "ChangeRecord",
     "ForeignStoreError",
     "Mode",
+    "NoStoreError",
     "RunInProgressError",
     "RunRecord",
     "Store",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._errors import IndicaError
 
-__all__ = ["ForeignStoreError", "RunInProgressError", "StoreError"]
+__all__ = ["ForeignStoreError", "NoStoreError", "RunInProgressError", "StoreError"]
 
 
 class StoreError(IndicaError):
@@ -16,6 +16,12 @@ class StoreError(IndicaError):
 class ForeignStoreError(StoreError):
     """The database is not an indica-async store (another application's, or not a
     database at all); it was left untouched."""
+
+    __module__ = "indica_async.sync"
+
+
+class NoStoreError(StoreError):
+    """There is no store there, and it was opened with ``create=False``."""
 
     __module__ = "indica_async.sync"
 

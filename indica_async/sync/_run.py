@@ -101,7 +101,10 @@ def _plan(
     """The run's mode and range (pure)."""
     if account is None or account.synced_through is None:
         if since is None:
-            raise StoreError("the first run of an account needs since (its first creation day)")
+            raise StoreError(
+                "the first run of an account needs since, its first creation day "
+                "(--since on the command line)"
+            )
         return "first", min(since, today), today
     stored = account.since or since or today
     if full:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import NullPool
 
 from . import _schema as schema
-from ._errors import ForeignStoreError, StoreError
+from ._errors import ForeignStoreError, NoStoreError, StoreError
 
 __all__ = ["Account", "ChangeRecord", "RunRecord", "Store"]
 
@@ -180,7 +180,7 @@ class Store:
             state = await asyncio.to_thread(_sqlite_file_state, path)
             if state == "new":
                 if not self._create:
-                    raise StoreError(f"no store at {path}: run a sync first")
+                    raise NoStoreError(f"no store at {path}")
                 await asyncio.to_thread(_create_sqlite_file, path)
             # A file connection per checkout: SQLite connections are cheap, and none
             # is left holding the file between runs.
@@ -197,20 +197,17 @@ class Store:
             raise
 
     async def _prepare(self) -> None:
+        # A read first: opening a ready store must not wait for a run's write lock.
+        async with self.read() as connection:
+            version = await self._version(connection)
+        if version == schema.SCHEMA_VERSION:
+            return
         async with self.write() as connection:
             if connection.dialect.name == "postgresql":
                 # One creator at a time when several workers open a new database at once.
                 await connection.execute(select(func.pg_advisory_xact_lock(0x494E4443)))
-            names = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
-            if "meta" not in names:
-                ours = names & schema.TABLE_NAMES
-                if ours:
-                    raise ForeignStoreError(
-                        f"{self._describe()} has tables named {', '.join(sorted(ours))} but "
-                        "no indica-async marker; it was left untouched"
-                    )
-                if not self._create:
-                    raise StoreError(f"no store in {self._describe()}: run a sync first")
+            version = await self._version(connection)
+            if version is None:
                 await connection.run_sync(schema.metadata.create_all)
                 await connection.execute(
                     schema.meta.insert(),
@@ -220,30 +217,45 @@ class Store:
                     ],
                 )
                 return
-            found = await connection.execute(select(schema.meta.c.key, schema.meta.c.value))
-            rows: dict[str, str] = {row.key: row.value for row in found}
-            if rows.get("application") != schema.APPLICATION:
-                raise ForeignStoreError(
-                    f"{self._describe()} has a meta table but is not an indica-async store; "
-                    "it was left untouched"
-                )
-            try:
-                version = int(rows.get("schema_version", ""))
-            except ValueError:
-                raise StoreError(f"{self._describe()} is corrupt: no schema version") from None
-            if version > schema.SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self._describe()} has schema version {version}, newer than this "
-                    f"indica-async knows ({schema.SCHEMA_VERSION}): upgrade indica-async"
-                )
             for step in range(version, schema.SCHEMA_VERSION):
                 await schema.MIGRATIONS[step](connection)
-            if version != schema.SCHEMA_VERSION:
-                await connection.execute(
-                    schema.meta.update()
-                    .where(schema.meta.c.key == "schema_version")
-                    .values(value=str(schema.SCHEMA_VERSION))
+            await connection.execute(
+                schema.meta.update()
+                .where(schema.meta.c.key == "schema_version")
+                .values(value=str(schema.SCHEMA_VERSION))
+            )
+
+    async def _version(self, connection: AsyncConnection) -> int | None:
+        """The store's schema version, ``None`` where there is no store yet; raises for a
+        foreign database, or one newer than this code."""
+        names = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        if "meta" not in names:
+            ours = names & schema.TABLE_NAMES
+            if ours:
+                raise ForeignStoreError(
+                    f"{self._describe()} has tables named {', '.join(sorted(ours))} but "
+                    "no indica-async marker; it was left untouched"
                 )
+            if not self._create:
+                raise NoStoreError(f"no store in {self._describe()}")
+            return None
+        found = await connection.execute(select(schema.meta.c.key, schema.meta.c.value))
+        rows: dict[str, str] = {row.key: row.value for row in found}
+        if rows.get("application") != schema.APPLICATION:
+            raise ForeignStoreError(
+                f"{self._describe()} has a meta table but is not an indica-async store; "
+                "it was left untouched"
+            )
+        try:
+            version = int(rows.get("schema_version", ""))
+        except ValueError:
+            raise StoreError(f"{self._describe()} is corrupt: no schema version") from None
+        if version > schema.SCHEMA_VERSION:
+            raise StoreError(
+                f"{self._describe()} has schema version {version}, newer than this "
+                f"indica-async knows ({schema.SCHEMA_VERSION}): upgrade indica-async"
+            )
+        return version
 
     def _describe(self) -> str:
         if self.backend == "sqlite":
