@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from .._config import DEFAULT_CONCURRENCY, DEFAULT_LIMIT
+from .._config import DEFAULT_CONCURRENCY, DEFAULT_LIMIT, DEFAULT_MAX_LIMIT
 from ._app import _api_options, _connection, _route_sdk_warnings, _run
 from ._dates import DATE
 from ._exit import EXIT_OK, EXIT_USAGE, CLIError, say
@@ -66,6 +66,14 @@ def _engine() -> ModuleType:
     help="Customers asked per request.",
 )
 @click.option(
+    "--max-limit",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_LIMIT,
+    show_default=True,
+    metavar="N",
+    help="The largest limit asked for when re-fetching a window or day found full.",
+)
+@click.option(
     "--concurrency",
     type=click.IntRange(min=1),
     default=DEFAULT_CONCURRENCY,
@@ -85,6 +93,7 @@ def sync_command(
     full: bool,
     wait: bool,
     limit: int,
+    max_limit: int,
     concurrency: int,
     quiet: bool,
     **api: Any,
@@ -106,6 +115,7 @@ def sync_command(
                 full=full,
                 wait=wait,
                 limit=limit,
+                max_limit=max_limit,
                 concurrency=concurrency,
                 show_progress=not quiet and sys.stderr.isatty(),
             ),

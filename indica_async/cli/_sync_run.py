@@ -95,6 +95,7 @@ async def sync_with_progress(
     full: bool,
     wait: bool,
     limit: int,
+    max_limit: int,
     concurrency: int,
     show_progress: bool,
 ) -> SyncReport:
@@ -122,6 +123,7 @@ async def sync_with_progress(
                 wait=wait,
                 progress=progress,
                 limit=limit,
+                max_limit=max_limit,
                 concurrency=concurrency,
             )
             if not show_progress:
