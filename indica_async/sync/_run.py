@@ -501,14 +501,19 @@ async def _confirm_unlisted(
     if not rows:
         return
     gate = asyncio.Semaphore(_LOOKUP_CONCURRENCY)
+    forbidden = False
 
     async def look_up(customer_id: int) -> str | bytes:
+        nonlocal forbidden
         async with gate:
+            if forbidden:
+                return "missing"  # the plan has no lookups: asking again would be a waste
             try:
                 found = await client.customers.get(customer_id)
             except NotFoundError:
                 return "deleted"
             except PermissionDeniedError:
+                forbidden = True
                 return "missing"
             finally:
                 progress.lookups += 1

@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 from _world import OLD, SINCE, TODAY, api_shape, config
 
+import indica_async.sync
 from indica_async import AsyncIndicaClient, NotFoundError
 from indica_async.cli._dates import parse_date_text
 from indica_async.sandbox import Sandbox, generate_customers
@@ -225,3 +226,13 @@ def test_sandbox_change_helpers_check_their_arguments() -> None:
     grown, added = add_customers(records, 3, day=TODAY)
     assert len(grown) == 13 and min(added) > max(records.ids)
     assert {grown[grown.index_of_id(i)].created for i in added} == {TODAY}  # type: ignore[index]
+
+
+def test_the_sync_namespace() -> None:
+    names = indica_async.sync.__all__
+    assert names == sorted(names, key=lambda name: (not name.isupper(), name))
+    for name in names:
+        value = getattr(indica_async.sync, name)
+        if isinstance(value, type) and issubclass(value, BaseException):
+            assert issubclass(value, indica_async.IndicaError)
+            assert value.__module__ == "indica_async.sync" and value.__doc__
