@@ -164,15 +164,9 @@ async def sync(
                 run_id,
                 plan,
                 progress,
-                walk_options={
-                    key: value
-                    for key, value in {
-                        "limit": limit,
-                        "max_limit": max_limit,
-                        "concurrency": concurrency,
-                    }.items()
-                    if value is not None
-                },
+                walk_options=_walk_options(
+                    limit=limit, max_limit=max_limit, concurrency=concurrency
+                ),
             )
             requests = progress.walk.requests + counts.lookups
             progress.phase = "committing"
@@ -622,15 +616,15 @@ async def _confirm_unlisted(
 
 async def _mark_seen(connection: AsyncConnection, account_id: int, run_id: int) -> None:
     staging, customers = schema.staging, schema.customers
+    # Driven from staging (IN, looked up by primary key), not from customers: an
+    # incremental run touches the customers it listed, not the whole store.
+    listed = select(staging.c.customer_id).where(staging.c.account_id == account_id)
     await connection.execute(
         update(customers)
         .where(
             customers.c.account_id == account_id,
+            customers.c.customer_id.in_(listed),
             customers.c.last_seen_run != run_id,
-            exists().where(
-                staging.c.account_id == account_id,
-                staging.c.customer_id == customers.c.customer_id,
-            ),
         )
         .values(last_seen_run=run_id)
     )
