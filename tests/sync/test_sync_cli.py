@@ -11,12 +11,13 @@ from pathlib import Path
 
 import orjson
 import pytest
-from _cli import assert_clean, run, start
-from _world import OLD, TODAY, config, truth, until
 
 from indica_async.sandbox import Sandbox
 from indica_async.sandbox._changes import mutate
 from indica_async.sync import Store
+
+from ._cli import assert_clean, run, start
+from ._world import OLD, TODAY, config, truth, until
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ import contextlib
 import random
 from typing import Any
 
-from _cli import run, start
-from _world import OLD, SINCE, TODAY, config, truth, until
 from sqlalchemy import select
 
 from indica_async import AsyncIndicaClient
@@ -18,7 +16,10 @@ from indica_async.sandbox._changes import mutate
 from indica_async.sync import Store, sync
 from indica_async.sync._schema import metadata
 
-KILLS = 4
+from ._cli import run, start
+from ._world import OLD, SINCE, TODAY, config, truth, until
+
+KILLS = 3
 
 
 async def snapshot(target: str) -> dict[str, list[tuple[Any, ...]]]:

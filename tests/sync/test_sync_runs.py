@@ -7,12 +7,13 @@ import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
-from _world import OLD, SINCE, TODAY, config, truth, until
 
 from indica_async import AsyncIndicaClient, WindowOverflowError
 from indica_async.sandbox import Sandbox, SandboxConfig
 from indica_async.sandbox._changes import mutate
 from indica_async.sync import RunInProgressError, Store, StoreError, sync
+
+from ._world import OLD, SINCE, TODAY, config, truth, until
 
 
 @pytest.fixture

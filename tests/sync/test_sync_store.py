@@ -11,7 +11,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from _world import OLD, SINCE, TODAY, api_shape, config
 
 import indica_async.sync
 from indica_async import AsyncIndicaClient, NotFoundError
@@ -22,6 +21,8 @@ from indica_async.sync import ForeignStoreError, Store, StoreError
 from indica_async.sync._diff import diff_fields
 from indica_async.sync._run import _plan
 from indica_async.sync._store import Account
+
+from ._world import OLD, SINCE, TODAY, api_shape, config
 
 
 def _digest(path: Path) -> str:
