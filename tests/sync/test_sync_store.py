@@ -237,3 +237,46 @@ def test_the_sync_namespace() -> None:
         if isinstance(value, type) and issubclass(value, BaseException):
             assert issubclass(value, indica_async.IndicaError)
             assert value.__module__ == "indica_async.sync" and value.__doc__
+
+
+async def test_forward_migrations_run_in_order_in_one_transaction(
+    store_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import inspect, text
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from indica_async.sync import _schema
+
+    async with Store(store_target):
+        pass  # a version 1 store
+
+    async def add_note(connection: AsyncConnection) -> None:
+        await connection.execute(text("ALTER TABLE runs ADD COLUMN note TEXT"))
+
+    async def broken(connection: AsyncConnection) -> None:
+        await connection.execute(text("ALTER TABLE runs ADD COLUMN other TEXT"))
+        raise RuntimeError("migration 2 failed")
+
+    async def version_and_columns() -> tuple[str, list[str]]:
+        async with Store(store_target) as store, store.read() as connection:
+            found = await connection.scalar(
+                text("SELECT value FROM meta WHERE key = 'schema_version'")
+            )
+            names = await connection.run_sync(
+                lambda sync: [column["name"] for column in inspect(sync).get_columns("runs")]
+            )
+            return str(found), names
+
+    monkeypatch.setattr(_schema, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(_schema, "MIGRATIONS", {1: add_note, 2: broken})
+    with pytest.raises(RuntimeError, match="migration 2 failed"):
+        async with Store(store_target):
+            pass
+    monkeypatch.setattr(_schema, "SCHEMA_VERSION", 1)
+    version, columns = await version_and_columns()
+    assert version == "1" and "note" not in columns and "other" not in columns
+
+    monkeypatch.setattr(_schema, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(_schema, "MIGRATIONS", {1: add_note})
+    version, columns = await version_and_columns()
+    assert version == "2" and "note" in columns
