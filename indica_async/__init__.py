@@ -16,7 +16,7 @@ from ._config import (
     RetryPolicy,
     Timeout,
 )
-from ._converters import converter, customer_to_dict
+from ._converters import converter, customer_to_dict, customer_to_json
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -88,6 +88,7 @@ __all__ = [
     "__version__",
     "converter",
     "customer_to_dict",
+    "customer_to_json",
 ]
 
 

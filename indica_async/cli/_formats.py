@@ -15,7 +15,7 @@ from typing import Any, Final, Literal
 import attrs
 import orjson
 
-from .. import Customer, customer_to_dict
+from .. import Customer, customer_to_dict, customer_to_json
 
 __all__ = [
     "CSV_COLUMNS",
@@ -163,7 +163,7 @@ def jsonl_lines(customers: Sequence[Customer], columns: Sequence[str] | None = N
         return b""
     dumps = orjson.dumps
     if columns is None:
-        lines = [dumps(customer_to_dict(c)) for c in customers]
+        lines = [customer_to_json(c) for c in customers]
     else:
         paths = _paths(columns)
         lines = [dumps(_project(customer_to_dict(c), paths)) for c in customers]

@@ -11,6 +11,7 @@ from ._exit import PROG
 from ._export_cmd import export_command
 from ._get_cmd import get_command
 from ._sandbox_cmd import serve_command
+from ._sync_cmd import changes_command, sync_command
 
 __all__ = ["cli", "customers", "run", "sandbox"]
 
@@ -33,7 +34,7 @@ def cli(ctx: click.Context) -> None:
 
 @cli.group()
 def customers() -> None:
-    """The customers endpoints: a complete export, or one customer."""
+    """The customers endpoints: a complete export or one customer; a store kept in sync."""
 
 
 @cli.group()
@@ -43,6 +44,8 @@ def sandbox() -> None:
 
 customers.add_command(export_command)
 customers.add_command(get_command)
+customers.add_command(sync_command)
+customers.add_command(changes_command)
 sandbox.add_command(serve_command)
 
 

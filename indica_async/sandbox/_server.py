@@ -256,6 +256,7 @@ class Sandbox:
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
+        self._api: _Api | None = None
         self._bound: tuple[str, int] | None = None
         self._closed = False
 
@@ -286,7 +287,8 @@ class Sandbox:
         """Bind the port and start serving."""
         if self._runner is not None or self._closed:
             raise RuntimeError("a sandbox is started once")
-        app = _Api(self.config, self.records, self.stats).application()
+        self._api = _Api(self.config, self.records, self.stats)
+        app = self._api.application()
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         self._runner = runner
@@ -298,6 +300,12 @@ class Sandbox:
             raise
         host, port = runner.addresses[0][:2]
         self._bound = (str(host), int(port))
+
+    def set_records(self, records: SandboxRecords) -> None:
+        """Serve ``records`` from now on (see ``sandbox._changes``: add, change, delete)."""
+        self.records = records
+        if self._api is not None:
+            self._api.records = records
 
     async def aclose(self) -> None:
         """Stop serving and release the port."""
