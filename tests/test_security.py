@@ -545,7 +545,9 @@ async def test_hostile_error_bodies_leak_no_key_fragment_and_no_state_id() -> No
     errors: list[IndicaError] = []
     try:
         for key in (KEY, slashed):
-            async with AsyncIndicaClient(key, base_url=url, retry=FAST, max_retries=0) as client:
+            async with AsyncIndicaClient(
+                key, base_url=url, retry=attrs.evolve(FAST, max_retries=0)
+            ) as client:
                 errors.append(await collect_error(client.customers.get_by_state_id(state_id)))
                 for status in (400, 401, 404, 500):
                     for form in (1, 2, 3):
