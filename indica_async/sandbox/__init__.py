@@ -12,6 +12,7 @@ what it saw::
 ``python -m indica_async.sandbox`` runs the same server standalone.
 """
 
+from ._accounts import MultiAccountSandbox, SandboxAccount
 from ._config import (
     DEFAULT_API_KEY,
     DEFAULT_LIST_LIMIT,
@@ -35,7 +36,9 @@ __all__ = [
     "FaultConfig",
     "FaultKind",
     "ListRequest",
+    "MultiAccountSandbox",
     "Sandbox",
+    "SandboxAccount",
     "SandboxConfig",
     "SandboxRecord",
     "SandboxRecords",
