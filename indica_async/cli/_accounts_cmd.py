@@ -73,8 +73,9 @@ def sync_all_command(db: str, accounts_path: str | None, full: bool, quiet: bool
     path = _accounts_file(accounts_path)
 
     async def enqueue() -> EnqueueReport:
-        accounts = workers.load_accounts(path)
         app = workers.build_app(db)
+        # Enqueueing needs the names only: the machine that runs it needs no key.
+        accounts = workers.load_accounts(path, keys=False)
         async with app.open_async():
             await workers.ensure_schema(app, db)
             report: EnqueueReport = await workers.enqueue_accounts(app, accounts, full=full)

@@ -106,15 +106,17 @@ def _date(value: Any, where: str) -> dt.date | None:
     raise AccountConfigError(f"{where}: since must be a date (YYYY-MM-DD), got {value!r}")
 
 
-def _settings(name: str, values: Mapping[str, Any], env: Mapping[str, str]) -> AccountSettings:
+def _settings(
+    name: str, values: Mapping[str, Any], env: Mapping[str, str], *, keys: bool
+) -> AccountSettings:
     unknown = sorted(set(values) - _SETTINGS)
     if unknown:
         raise AccountConfigError(
             f"account {name!r}: unknown settings {', '.join(unknown)}; "
             f"known: {', '.join(sorted(_SETTINGS))}"
         )
-    key = env.get(key_variable(name)) or values.get("api_key")
-    if not isinstance(key, str) or not key.strip():
+    key = env.get(key_variable(name)) or values.get("api_key") or ("" if not keys else None)
+    if not isinstance(key, str) or (keys and not key.strip()):
         raise AccountConfigError(
             f"account {name!r} has no API key: set {key_variable(name)} or api_key in the file"
         )
@@ -133,8 +135,14 @@ def _settings(name: str, values: Mapping[str, Any], env: Mapping[str, str]) -> A
     )
 
 
-def parse_accounts(data: Mapping[str, Any], env: Mapping[str, str]) -> AccountsConfig:
-    """The accounts of a parsed file, with keys from ``env`` where it has them."""
+def parse_accounts(
+    data: Mapping[str, Any], env: Mapping[str, str], *, keys: bool = True
+) -> AccountsConfig:
+    """The accounts of a parsed file, with keys from ``env`` where it has them.
+
+    With ``keys`` false an account may have no key (``api_key`` is then empty): for
+    a process that only enqueues, and so needs the names alone.
+    """
     unknown = sorted(set(data) - {"defaults", "accounts"})
     if unknown:
         raise AccountConfigError(f"unknown sections {', '.join(unknown)}: use defaults, accounts")
@@ -152,14 +160,14 @@ def parse_accounts(data: Mapping[str, Any], env: Mapping[str, str]) -> AccountsC
             raise AccountConfigError(f"account {name!r} must be a table of settings")
         if not 1 <= len(name) <= 200:
             raise AccountConfigError("an account name is 1 to 200 characters")
-        found.append(_settings(name, {**defaults, **values}, env))
+        found.append(_settings(name, {**defaults, **values}, env, keys=keys))
     return AccountsConfig(tuple(found))
 
 
 def load_accounts(
-    path: str | os.PathLike[str], env: Mapping[str, str] | None = None
+    path: str | os.PathLike[str], env: Mapping[str, str] | None = None, *, keys: bool = True
 ) -> AccountsConfig:
-    """Read an accounts file (``.json``: JSON; anything else: TOML)."""
+    """Read an accounts file (``.json``: JSON; anything else: TOML); see `parse_accounts`."""
     text = os.fspath(path)
     try:
         with open(text, "rb") as file:
@@ -172,4 +180,4 @@ def load_accounts(
         raise AccountConfigError(f"the accounts file {text} is not valid: {exc}") from None
     if not isinstance(data, dict):
         raise AccountConfigError(f"the accounts file {text} must hold a table")
-    return parse_accounts(data, os.environ if env is None else env)
+    return parse_accounts(data, os.environ if env is None else env, keys=keys)

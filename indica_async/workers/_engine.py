@@ -252,6 +252,7 @@ async def run_worker(
     if not heartbeat < stalled_after:
         raise ValueError("the heartbeat interval must be shorter than stalled_after")
     path = os.fspath(accounts_file)
+    conninfo(db)
     load_accounts(path)  # a wrong file fails the worker at start, not each job
     app = build_app(db)
     settings = WorkerSettings(db=db, accounts=lambda: load_accounts(path))
