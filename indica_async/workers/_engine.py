@@ -241,11 +241,13 @@ async def run_worker(
     heartbeat: float = DEFAULT_HEARTBEAT,
     stalled_after: float = DEFAULT_STALLED_AFTER,
     wait: bool = True,
+    app: procrastinate.App | None = None,
 ) -> None:
     """Run a worker syncing up to ``concurrency`` accounts at once, until stopped.
 
     SIGINT or SIGTERM stop it gracefully (running syncs finish first). With ``wait``
-    false it returns once the queue is empty.
+    false it returns once the queue is empty. ``app``: an app from `build_app` that
+    you added tasks of your own to (periodic ones, say); by default a new one.
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
@@ -254,7 +256,10 @@ async def run_worker(
     path = os.fspath(accounts_file)
     conninfo(db)
     load_accounts(path)  # a wrong file fails the worker at start, not each job
-    app = build_app(db)
+    # Our own app runs our queue only: a database shared with other procrastinate apps
+    # keeps their jobs. The user's app runs every queue, its own tasks' too.
+    queues = [QUEUE] if app is None else None
+    app = app if app is not None else build_app(db)
     settings = WorkerSettings(db=db, accounts=lambda: load_accounts(path))
     async with app.open_async():
         await ensure_schema(app, db)
@@ -263,7 +268,7 @@ async def run_worker(
         )
         try:
             await app.run_worker_async(
-                queues=[QUEUE],
+                queues=queues,
                 concurrency=concurrency,
                 name=name or "indica-worker",
                 wait=wait,
