@@ -67,8 +67,8 @@ def accounts_group() -> None:
 @click.option("--full", is_flag=True, help="Full runs: changed and deleted customers too.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary.")
 def sync_all_command(db: str, accounts_path: str | None, full: bool, quiet: bool) -> int:
-    """Queue one sync run for every account of the accounts file. An account whose
-    previous run still waits in the queue is not queued twice."""
+    """Queue one sync run for every account of the accounts file, except those with a
+    run still waiting or running."""
     workers = _workers()
     path = _accounts_file(accounts_path)
 
@@ -91,7 +91,7 @@ def sync_all_command(db: str, accounts_path: str | None, full: bool, quiet: bool
     if not quiet:
         say(
             f"{len(report.queued):,} accounts queued, "
-            f"{len(report.already_queued):,} already waiting in the queue"
+            f"{len(report.already_queued):,} already in the queue"
         )
     return EXIT_OK
 

@@ -4,15 +4,17 @@ procrastinate keeps its queue in PostgreSQL, the database the store already live
 One job syncs one account; its payload is the account's name (and ``full``), never a
 key: the worker looks the key up in the accounts file it was started with.
 
-Runs on one account never interleave, on three levels: a job's ``queueing_lock`` keeps
-one waiting job per account, its ``lock`` keeps procrastinate from starting a second
-while one runs, and the sync engine's transaction-scoped advisory lock (a database
-lock) refuses any other run, whoever starts it. A job that finds the account busy fails
+Runs on one account never interleave, on three levels: ``enqueue_accounts`` queues no
+job for an account that has one waiting or running, a job's ``lock`` keeps
+procrastinate from starting a second while one runs, and the sync engine's
+transaction-scoped advisory lock (a database lock) refuses any other run, whoever
+starts it. A job that finds the account busy fails
 with `RunInProgressError` and is retried later.
 
 A worker killed mid-run (SIGKILL, a lost machine) leaves the store as before the run:
 its connection dies, PostgreSQL rolls the run's transaction back and frees the lock.
-Its job stays ``doing``; every worker sends a heartbeat, and a sweeper in each worker
+Its job stays ``doing``; every worker sends a heartbeat (until its last job ends, even
+while it stops), and a sweeper in each worker
 (one at a time, under an advisory lock) gives the jobs of workers silent for longer
 than ``stalled_after`` back to the queue with procrastinate's ``retry_job``.
 """
@@ -29,8 +31,10 @@ from typing import Any, Final
 import attrs
 import procrastinate
 import psycopg
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.app import WorkerOptions
+from procrastinate.exceptions import ProcrastinateException
 from procrastinate.retry import RetryDecision
+from procrastinate.worker import Worker
 from sqlalchemy.engine import make_url
 
 from .._client import AsyncIndicaClient
@@ -87,7 +91,7 @@ def conninfo(db: str) -> str:
 
 
 def account_lock(account: str) -> str:
-    """The procrastinate ``lock`` and ``queueing_lock`` of an account's jobs."""
+    """The procrastinate ``lock`` of an account's jobs."""
     return f"indica-account:{account}"
 
 
@@ -167,7 +171,8 @@ async def ensure_schema(app: procrastinate.App, db: str) -> bool:
 
 @attrs.frozen
 class EnqueueReport:
-    """What ``enqueue_accounts`` did: job ids by account, and accounts already queued."""
+    """What ``enqueue_accounts`` did: job ids by account, and the accounts skipped
+    because a job of theirs was waiting or running."""
 
     queued: dict[str, int]
     already_queued: list[str]
@@ -176,18 +181,27 @@ class EnqueueReport:
 async def enqueue_accounts(
     app: procrastinate.App, accounts: AccountsConfig, *, full: bool = False
 ) -> EnqueueReport:
-    """Queue one sync job per account; an account whose last job still waits is skipped."""
+    """Queue one sync job per account, but none for an account that has a job waiting
+    or running already (it will bring the account up to date)."""
+    # Not procrastinate's queueing_lock: a failed or stalled job going back to the
+    # queue would then violate it whenever a newer job of its account waits, and
+    # stay stuck. Two sync-alls racing here merely queue one account twice: its
+    # jobs share a lock, so they run one after the other, the second finding little.
+    rows = await app.connector.execute_query_all_async(
+        "SELECT DISTINCT lock FROM procrastinate_jobs "
+        "WHERE task_name = %(task)s AND status IN ('todo', 'doing')",
+        task=SYNC_TASK,
+    )
+    busy = {row["lock"] for row in rows}
     task = app.tasks[SYNC_TASK]
     queued: dict[str, int] = {}
     skipped: list[str] = []
     for name in accounts.names:
         lock = account_lock(name)
-        try:
-            queued[name] = await task.configure(lock=lock, queueing_lock=lock).defer_async(
-                account=name, full=full
-            )
-        except AlreadyEnqueued:
+        if lock in busy:
             skipped.append(name)
+            continue
+        queued[name] = await task.configure(lock=lock).defer_async(account=name, full=full)
     return EnqueueReport(queued, skipped)
 
 
@@ -211,7 +225,11 @@ async def recover_stalled_jobs(
             retried = []
             for job in stalled:
                 assert job.id is not None
-                await app.job_manager.retry_job(job)
+                try:
+                    await app.job_manager.retry_job(job)
+                except ProcrastinateException as exc:
+                    logger.warning("could not queue job %d again: %s", job.id, exc)
+                    continue
                 retried.append(job.id)
                 logger.warning(
                     "job %d (account %s) of a dead worker: queued again",
@@ -228,8 +246,19 @@ async def _sweep(app: procrastinate.App, db: str, *, every: float, stalled_after
         await asyncio.sleep(every)
         try:
             await recover_stalled_jobs(app, db, stalled_after=stalled_after)
-        except (psycopg.Error, OSError) as exc:
+        except (psycopg.Error, OSError, ProcrastinateException) as exc:
             logger.warning("could not look for stalled jobs: %s", exc)
+
+
+async def _keep_alive(app: procrastinate.App, worker: Worker, *, every: float) -> None:
+    # procrastinate stops a worker's heartbeat as soon as it is asked to stop, then
+    # waits for its running jobs: a sync longer than stalled_after would be taken for
+    # dead and run again elsewhere. This heartbeat lasts until the jobs are done.
+    while True:
+        await asyncio.sleep(every)
+        if worker.worker_id is not None:
+            with contextlib.suppress(psycopg.Error, OSError, ProcrastinateException):
+                await app.job_manager.update_heartbeat(worker.worker_id)
 
 
 async def run_worker(
@@ -258,26 +287,29 @@ async def run_worker(
     load_accounts(path)  # a wrong file fails the worker at start, not each job
     # Our own app runs our queue only: a database shared with other procrastinate apps
     # keeps their jobs. The user's app runs every queue, its own tasks' too.
-    queues = [QUEUE] if app is None else None
-    app = app if app is not None else build_app(db)
-    settings = WorkerSettings(db=db, accounts=lambda: load_accounts(path))
+    options: WorkerOptions = {
+        "concurrency": concurrency,
+        "name": name or "indica-worker",
+        "wait": wait,
+        "additional_context": {_CONTEXT: WorkerSettings(db, lambda: load_accounts(path))},
+        "update_heartbeat_interval": heartbeat,
+        "stalled_worker_timeout": stalled_after,
+        "delete_jobs": "successful",
+    }
+    if app is None:
+        options["queues"] = [QUEUE]
+        app = build_app(db)
     async with app.open_async():
         await ensure_schema(app, db)
         sweeper = asyncio.create_task(
             _sweep(app, db, every=max(heartbeat, stalled_after / 3), stalled_after=stalled_after)
         )
+        worker = Worker(app, **options)
+        keep_alive = asyncio.create_task(_keep_alive(app, worker, every=heartbeat))
         try:
-            await app.run_worker_async(
-                queues=queues,
-                concurrency=concurrency,
-                name=name or "indica-worker",
-                wait=wait,
-                additional_context={_CONTEXT: settings},
-                update_heartbeat_interval=heartbeat,
-                stalled_worker_timeout=stalled_after,
-                delete_jobs="successful",
-            )
+            await worker.run()  # type: ignore[no-untyped-call]  # procrastinate leaves it untyped
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for side in (sweeper, keep_alive):
+                side.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await side

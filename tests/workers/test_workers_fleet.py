@@ -197,7 +197,7 @@ async def test_fifty_accounts_three_workers_one_killed(
     enqueue = await _cli(env, "accounts", "sync-all", *db, stderr=asyncio.subprocess.PIPE)
     _, err = await asyncio.wait_for(enqueue.communicate(), 60)
     assert enqueue.returncode == 0, err
-    assert err.decode() == "indica-async: 50 accounts queued, 0 already waiting in the queue\n"
+    assert err.decode() == "indica-async: 50 accounts queued, 0 already in the queue\n"
 
     logs = [tmp_path / f"worker-{i}.log" for i in range(WORKERS)]
     for i, log in enumerate(logs):
