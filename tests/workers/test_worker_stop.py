@@ -20,8 +20,8 @@ from indica_async.sync import Store
 
 @pytest.fixture
 async def slow_sandbox() -> AsyncIterator[MultiAccountSandbox]:
-    # 0.5 s a response: the run lasts several seconds, longer than --stalled-after.
-    async with MultiAccountSandbox({"slow-key": config(40, seed=1, latency=0.5)}) as running:
+    # 1.5 s a response: the run lasts several seconds, longer than --stalled-after.
+    async with MultiAccountSandbox({"slow-key": config(40, seed=1, latency=1.5)}) as running:
         yield running
 
 
@@ -42,8 +42,9 @@ async def _worker(env: dict[str, str], db: list[str], log: Path) -> asyncio.subp
             *db,
             "--heartbeat",
             "0.3",
+            # Ten heartbeats: a loaded machine delays one now and then.
             "--stalled-after",
-            "1.5",
+            "3",
             env=env,
             stderr=stderr,
         )
@@ -99,5 +100,5 @@ async def test_a_stopping_worker_keeps_its_job_until_the_run_ends(
         runs = await store.runs("slow")
         assert [(run.outcome, run.mode) for run in runs] == [("completed", "first")]
         assert runs[0].finished_at is not None
-        assert (runs[0].finished_at - runs[0].started_at).total_seconds() > 1.5
+        assert (runs[0].finished_at - runs[0].started_at).total_seconds() > 3
         assert await store.customers("slow") == truth(slow_sandbox.accounts["slow-key"].records)

@@ -215,7 +215,7 @@ async def test_fifty_accounts_three_workers_one_killed(
                     "--heartbeat",
                     "0.5",
                     "--stalled-after",
-                    "4",
+                    "5",
                     stderr=stderr,
                 )
             )
