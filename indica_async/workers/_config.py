@@ -81,6 +81,12 @@ class AccountsConfig:
     """Every configured account, in the file's order."""
 
     accounts: tuple[AccountSettings, ...]
+    _by_name: dict[str, AccountSettings] = attrs.field(
+        init=False, repr=False, eq=False, factory=dict
+    )
+
+    def __attrs_post_init__(self) -> None:
+        self._by_name.update((account.name, account) for account in self.accounts)
 
     @property
     def names(self) -> list[str]:
@@ -89,10 +95,10 @@ class AccountsConfig:
 
     def get(self, name: str) -> AccountSettings:
         """The account called ``name``; `AccountConfigError` if none is configured."""
-        for account in self.accounts:
-            if account.name == name:
-                return account
-        raise AccountConfigError(f"no account {name!r} in the accounts file")
+        found = self._by_name.get(name)
+        if found is None:
+            raise AccountConfigError(f"no account {name!r} in the accounts file")
+        return found
 
 
 def _date(value: Any, where: str) -> dt.date | None:

@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 import asyncpg
 import pytest
-from _world import SINCE, config, truth
+from _sync_world import SINCE, config, truth
 
 from indica_async.sandbox import MultiAccountSandbox
 from indica_async.sync import Store

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,21 @@ def test_an_enqueuer_needs_the_names_only() -> None:
 
     assert config.names == ["a", "b"]
     assert [account.api_key for account in config.accounts] == ["", "k"]
+
+
+def test_a_worker_rereads_the_file_only_when_it_changed(tmp_path: Path) -> None:
+    from indica_async.workers._engine import _accounts_reader
+
+    path = tmp_path / "accounts.toml"
+    path.write_text('[accounts.a]\napi_key = "old"\n')
+    read = _accounts_reader(str(path))
+
+    first = read()
+    assert read() is first
+    path.write_text('[accounts.a]\napi_key = "rotated"\n')
+    os.utime(path, ns=(1, 1))
+
+    assert read().get("a").api_key == "rotated"
+    path.unlink()
+    with pytest.raises(AccountConfigError, match="cannot read the accounts file"):
+        read()

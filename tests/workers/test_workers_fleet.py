@@ -24,7 +24,7 @@ import asyncpg
 import attrs
 import psutil
 import pytest
-from _world import SINCE, TODAY, config, truth
+from _sync_world import SINCE, TODAY, config, truth
 
 from indica_async import AsyncIndicaClient
 from indica_async.sandbox import MultiAccountSandbox
