@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import click
 
 from .. import __version__
+from ._accounts_cmd import accounts_group
 from ._exit import PROG
 from ._export_cmd import export_command
 from ._get_cmd import get_command
@@ -47,6 +48,7 @@ customers.add_command(get_command)
 customers.add_command(sync_command)
 customers.add_command(changes_command)
 sandbox.add_command(serve_command)
+cli.add_command(accounts_group)
 
 
 def run(argv: Sequence[str] | None = None) -> int:

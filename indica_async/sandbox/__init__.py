@@ -12,6 +12,7 @@ what it saw::
 ``python -m indica_async.sandbox`` runs the same server standalone.
 """
 
+from ._accounts import MultiAccountSandbox, SandboxAccount
 from ._command import main
 from ._config import (
     DEFAULT_API_KEY,
@@ -55,8 +56,10 @@ __all__ = [
     "FaultConfig",
     "FaultKind",
     "ListRequest",
+    "MultiAccountSandbox",
     "Plan",
     "Sandbox",
+    "SandboxAccount",
     "SandboxConfig",
     "SandboxRecord",
     "SandboxRecords",
