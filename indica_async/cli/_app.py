@@ -600,3 +600,6 @@ from ._sync_cmd import changes_command, sync_command  # noqa: E402
 
 customers.add_command(sync_command)
 customers.add_command(changes_command)
+from ._report_cmd import report_command  # noqa: E402
+
+customers.add_command(report_command)
