@@ -7,8 +7,8 @@ import datetime as dt
 from ..sync import Store
 from ..sync._store import find_account
 from . import _figures as figures
-from ._base import report_base
 from ._model import Report
+from ._scan import scan_customers
 
 __all__ = ["build_report"]
 
@@ -22,15 +22,17 @@ async def build_report(
     async with store.read() as connection:
         found = await find_account(connection, account)
         account_id = found.id if found is not None else None
-        async with report_base(connection, account_id if account_id is not None else -1) as base:
-            return Report(
-                generated_on=today,
-                store=await figures.store_summary(connection, account_id, account=account),
-                growth=await figures.growth(connection, base, today=today),
-                type_mix=await figures.type_mix(connection, base, today=today),
-                expirations=await figures.expirations(connection, base, today=today),
-                marketing=await figures.marketing_reach(connection, base),
-                demographics=await figures.demographics(connection, base, today=today),
-                data_quality=await figures.data_quality(connection, base),
-                changes=await figures.changes_since_last_sync(connection, account_id),
-            )
+        tally = await scan_customers(connection, account_id, today=today)
+        summary = await figures.store_summary(connection, account_id, account=account)
+        changes = await figures.changes_since_last_sync(connection, account_id)
+    return Report(
+        generated_on=today,
+        store=summary,
+        growth=figures.growth(tally, today=today),
+        type_mix=figures.type_mix(tally, today=today),
+        expirations=figures.expirations(tally, today=today),
+        marketing=figures.marketing_reach(tally),
+        demographics=figures.demographics(tally, today=today),
+        data_quality=figures.data_quality(tally),
+        changes=changes,
+    )

@@ -1,4 +1,5 @@
-"""One function a figure: SQL over the report's base (or the store's run history)."""
+"""One function a figure: from the tally of one pass over the customers, or (the store's
+size and its run history) from SQL aggregates."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from collections import Counter
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, and_, case, desc, func, or_, select
+from sqlalchemy import desc, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql.elements import ColumnElement
 
 from ..sync import _schema as schema
 from ._model import (
@@ -38,6 +38,7 @@ from ._periods import (
     ranked,
     trend,
 )
+from ._scan import EXPIRY_DAYS, Tally
 
 __all__ = [
     "EXPIRY_HORIZONS",
@@ -54,26 +55,13 @@ __all__ = [
 ]
 
 #: Days ahead of the expiry buckets: 0-30, 31-60 and 61-90.
-EXPIRY_HORIZONS = (30, 60, 90)
+EXPIRY_HORIZONS = (30, 60, EXPIRY_DAYS)
 #: The documented customer types, in this order; others follow as the API sent them.
 KNOWN_TYPES = ("recreational", "medical", "medical_with_rec")
 #: How many cities and zip codes the report lists.
 TOP_PLACES = 10
 #: Runs listed under "recent runs".
 RECENT_RUNS = 10
-
-
-def _blank(column: ColumnElement[Any]) -> ColumnElement[bool]:
-    return or_(column.is_(None), func.trim(column) == "")
-
-
-def _present(column: ColumnElement[Any]) -> ColumnElement[bool]:
-    return and_(column.is_not(None), func.trim(column) != "")
-
-
-def _sum(condition: ColumnElement[bool]) -> Any:
-    # SUM of an empty set is NULL: coalesce, so an empty base counts zero.
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 async def store_summary(
@@ -102,18 +90,25 @@ async def store_summary(
     )
 
 
-async def growth(connection: AsyncConnection, base: Table, *, today: dt.date) -> Growth:
+def _day(value: Any) -> dt.date:
+    day = parse_day(value)
+    if day is None:  # the store's own date columns: never malformed
+        raise ValueError(f"not a date: {value!r}")
+    return day
+
+
+def _label(value: Any) -> str:
+    return value.strip() if isinstance(value, str) and value.strip() else NOT_GIVEN
+
+
+def growth(tally: Tally, *, today: dt.date) -> Growth:
     """New customers per week and month, by the start of their first window."""
-    rows = await connection.execute(
-        select(base.c.created, base.c.created_end, func.count()).group_by(
-            base.c.created, base.c.created_end
-        )
-    )
     per_day: Counter[dt.date] = Counter()
     exact = widest = 0
-    for created, created_end, count in rows:
+    for (start, end), count in tally.windows.items():
+        created = _day(start)
         per_day[created] += count
-        width = (created_end - created).days + 1
+        width = (_day(end) - created).days + 1
         widest = max(widest, width)
         if width == 1:
             exact += count
@@ -127,21 +122,17 @@ async def growth(connection: AsyncConnection, base: Table, *, today: dt.date) ->
     )
 
 
-async def type_mix(connection: AsyncConnection, base: Table, *, today: dt.date) -> TypeMix:
+def type_mix(tally: Tally, *, today: dt.date) -> TypeMix:
     """Customers of each type, per month of creation."""
-    rows = await connection.execute(
-        select(base.c.created, base.c.type, func.count()).group_by(base.c.created, base.c.type)
-    )
     cells: Counter[tuple[dt.date, str]] = Counter()
     totals: Counter[str] = Counter()
-    first: dt.date | None = None
-    for created, kind, count in rows:
-        label = kind if kind else NOT_GIVEN
-        cells[month_of(created), label] += count
+    for (start, kind), count in tally.types.items():
+        label = _label(kind)
+        cells[month_of(_day(start)), label] += count
         totals[label] += count
-        first = created if first is None else min(first, created)
-    if first is None:
+    if not cells:
         return TypeMix((), (), {}, ())
+    first = min(month for month, _ in cells)
     months = tuple(months_between(first, max(today, max(month for month, _ in cells))))
     others = sorted(set(totals) - set(KNOWN_TYPES) - {NOT_GIVEN})
     types = tuple(
@@ -155,184 +146,106 @@ async def type_mix(connection: AsyncConnection, base: Table, *, today: dt.date) 
     )
 
 
-async def expirations(connection: AsyncConnection, base: Table, *, today: dt.date) -> Expirations:
+def expirations(tally: Tally, *, today: dt.date) -> Expirations:
     """Recommendations and state IDs expiring from today through ``EXPIRY_HORIZONS[-1]``
     days on, and the list of whom to contact (personal data)."""
-    horizon = (today + dt.timedelta(days=EXPIRY_HORIZONS[-1])).isoformat()
     items: list[ActionItem] = []
-    buckets: dict[str, tuple[int, int, int]] = {}
-    for what, column in (
-        ("recommendation", base.c.recommendation_valid_to),
-        ("state_id", base.c.state_id_expires_on),
-    ):
-        # ISO dates compare as text, the same on both backends; parse_day drops any
-        # malformed value that happened to fall inside the range.
-        rows = await connection.execute(
-            select(
-                base.c.customer_id,
-                base.c.first_name,
-                base.c.last_name,
-                column,
-                base.c.email,
-                base.c.phone,
-                base.c.email_allowed,
-                base.c.text_allowed,
-                base.c.call_allowed,
-            ).where(column >= today.isoformat(), column <= horizon)
-        )
-        counts = [0, 0, 0]
-        for row in rows:
-            expires = parse_day(row[3])
-            if expires is None or not today <= expires:
-                continue
-            days_left = (expires - today).days
-            counts[next(i for i, h in enumerate(EXPIRY_HORIZONS) if days_left <= h)] += 1
-            items.append(
-                ActionItem(
-                    customer_id=row.customer_id,
-                    first_name=row.first_name,
-                    last_name=row.last_name,
-                    what=what,
-                    expires_on=expires,
-                    days_left=days_left,
-                    email=row.email,
-                    phone=row.phone,
-                    email_allowed=bool(row.email_allowed),
-                    text_allowed=bool(row.text_allowed),
-                    call_allowed=bool(row.call_allowed),
-                )
+    counts = {"recommendation": [0, 0, 0], "state_id": [0, 0, 0]}
+    for found in tally.expiring:
+        expires = parse_day(found.expires_on)
+        if expires is None or not 0 <= (expires - today).days <= EXPIRY_HORIZONS[-1]:
+            continue
+        days_left = (expires - today).days
+        counts[found.what][next(i for i, h in enumerate(EXPIRY_HORIZONS) if days_left <= h)] += 1
+        doc = found.doc
+        items.append(
+            ActionItem(
+                customer_id=found.customer_id,
+                first_name=doc.get("first_name"),
+                last_name=doc.get("last_name"),
+                what=found.what,
+                expires_on=expires,
+                days_left=days_left,
+                email=doc.get("email"),
+                phone=doc.get("phone"),
+                email_allowed=doc.get("email_messages_allowed") is True,
+                text_allowed=doc.get("text_messages_allowed") is True,
+                call_allowed=doc.get("call_messages_allowed") is True,
             )
-        buckets[what] = (counts[0], counts[1], counts[2])
-    items.sort(key=lambda item: (item.expires_on, item.customer_id, item.what))
-    return Expirations(today=today, buckets=buckets, action_list=tuple(items))
-
-
-async def marketing_reach(connection: AsyncConnection, base: Table) -> MarketingReach:
-    """Per channel: customers who allow it, who can be reached on it, and consent dates."""
-    c = base.c
-    phone = _present(c.phone)
-    channels = {
-        # name: (allowed flag, the contact it needs, its consent date)
-        "email": (c.email_allowed, _present(c.email), c.email_consent_date),
-        "text": (c.text_allowed, phone, c.phone_consent_date),
-        "call": (c.call_allowed, phone, c.phone_consent_date),
-        "mail": (c.mail_allowed, _present(c.street), None),
-    }
-    columns: list[Any] = [func.count()]
-    for allowed, contact, dated in channels.values():
-        columns += [_sum(allowed == 1), _sum(and_(allowed == 1, contact))]
-        if dated is not None:
-            columns.append(_sum(and_(allowed == 1, dated.is_not(None))))
-    row = list((await connection.execute(select(*columns).select_from(base))).one())
-    total = row.pop(0)
-    found = []
-    for name, (_, _, dated) in channels.items():
-        allowed_n, reachable = row.pop(0), row.pop(0)
-        found.append(Channel(name, allowed_n, reachable, row.pop(0) if dated is not None else None))
-
-    async def per_month(column: ColumnElement[Any]) -> tuple[Period, ...]:
-        days: Counter[dt.date] = Counter()
-        result = await connection.execute(
-            select(column, func.count()).where(column.is_not(None)).group_by(column)
         )
-        for value, count in result:
-            day = parse_day(value)
-            if day is not None:
-                days[day] += count
-        return per_period(days, by="month")
-
-    return MarketingReach(
-        customers=total,
-        channels=tuple(found),
-        email_consents=await per_month(c.email_consent_date),
-        phone_consents=await per_month(c.phone_consent_date),
+    items.sort(key=lambda item: (item.expires_on, item.customer_id, item.what))
+    return Expirations(
+        today=today,
+        buckets={what: (c[0], c[1], c[2]) for what, c in counts.items()},
+        action_list=tuple(items),
     )
 
 
-async def _grouped(connection: AsyncConnection, *columns: ColumnElement[Any]) -> list[Any]:
-    return list(await connection.execute(select(*columns, func.count()).group_by(*columns)))
+def _per_month(days: Counter[Any]) -> tuple[Period, ...]:
+    parsed: Counter[dt.date] = Counter()
+    for value, count in days.items():
+        day = parse_day(value)
+        if day is not None:
+            parsed[day] += count
+    return per_period(parsed, by="month")
 
 
-async def demographics(connection: AsyncConnection, base: Table, *, today: dt.date) -> Demographics:
+def marketing_reach(tally: Tally) -> MarketingReach:
+    """Per channel: customers who allow it, who can be reached on it, and consent dates."""
+    return MarketingReach(
+        customers=tally.customers,
+        channels=tuple(
+            Channel(name, allowed, reachable, dated if name != "mail" else None)
+            for name, (allowed, reachable, dated) in tally.channels.items()
+        ),
+        email_consents=_per_month(tally.email_consents),
+        phone_consents=_per_month(tally.phone_consents),
+    )
+
+
+def demographics(tally: Tally, *, today: dt.date) -> Demographics:
     """Age bands, gender, preferred language, and the top cities and zip codes."""
-    c = base.c
     bands: Counter[str] = Counter()
-    for born, count in await _grouped(connection, c.date_of_birth):
+    for born, count in tally.births.items():
         bands[age_band(born, today=today)] += count
     band_order = [name for name, _ in AGE_BANDS] + [NOT_GIVEN]
-    ages = tuple(Count(name, bands[name]) for name in band_order if bands[name])
 
-    def labelled(rows: list[Any]) -> Counter[str]:
-        counts: Counter[str] = Counter()
-        for value, count in rows:
-            counts[value if value else NOT_GIVEN] += count
-        return counts
+    def labelled(counts: Counter[Any]) -> Counter[str]:
+        out: Counter[str] = Counter()
+        for value, count in counts.items():
+            out[_label(value)] += count
+        return out
 
     cities: Counter[str] = Counter()
-    for city, state, count in await _grouped(connection, c.city, c.state):
-        if city and city.strip():
-            cities[f"{city.strip()}, {state.strip()}" if state else city.strip()] += count
-    zips: Counter[str] = Counter()
-    for code, count in await _grouped(connection, c.zip):
-        if code and code.strip():
-            zips[code.strip()] += count
+    for (city, state), count in tally.cities.items():
+        if _label(city) != NOT_GIVEN:
+            name = city.strip()
+            cities[f"{name}, {state.strip()}" if _label(state) != NOT_GIVEN else name] += count
+    zips = labelled(tally.zips)
+    zips.pop(NOT_GIVEN, None)
     return Demographics(
-        age_bands=ages,
-        genders=ranked(labelled(await _grouped(connection, c.gender)).items()),
-        languages=ranked(labelled(await _grouped(connection, c.language)).items()),
+        age_bands=tuple(Count(name, bands[name]) for name in band_order if bands[name]),
+        genders=ranked(labelled(tally.genders).items()),
+        languages=ranked(labelled(tally.languages).items()),
         top_cities=ranked(cities.items(), top=TOP_PLACES),
         top_zips=ranked(zips.items(), top=TOP_PLACES),
     )
 
 
-def _digits(column: ColumnElement[Any]) -> ColumnElement[Any]:
-    """The phone with its usual separators removed (portable: no regex in SQLite)."""
-    for separator in ("-", " ", "(", ")", ".", "+"):
-        column = func.replace(column, separator, "")
-    return column
-
-
-async def _shared(connection: AsyncConnection, key: ColumnElement[Any]) -> tuple[int, int]:
-    """Distinct values of ``key`` held by more than one customer, and those customers."""
-    groups = (
-        select(key.label("key"), func.count().label("n"))
-        .where(key.is_not(None), key != "")
-        .group_by(key)
-        .having(func.count() > 1)
-        .subquery()
-    )
-    shared, holders = (
-        await connection.execute(select(func.count(), func.coalesce(func.sum(groups.c.n), 0)))
-    ).one()
-    return int(shared), int(holders)
-
-
-async def data_quality(connection: AsyncConnection, base: Table) -> DataQuality:
+def data_quality(tally: Tally) -> DataQuality:
     """Missing emails, phones and birth dates; emails and phones shared by several."""
-    c = base.c
-    total, no_email, no_phone, neither, no_birth = (
-        await connection.execute(
-            select(
-                func.count(),
-                _sum(_blank(c.email)),
-                _sum(_blank(c.phone)),
-                _sum(and_(_blank(c.email), _blank(c.phone))),
-                _sum(_blank(c.date_of_birth)),
-            ).select_from(base)
-        )
-    ).one()
-    shared_emails, sharing_email = await _shared(connection, func.lower(func.trim(c.email)))
-    shared_phones, sharing_phone = await _shared(connection, _digits(c.phone))
+    shared_emails = [count for count in tally.emails.values() if count > 1]
+    shared_phones = [count for count in tally.phones.values() if count > 1]
     return DataQuality(
-        customers=total,
-        missing_email=no_email,
-        missing_phone=no_phone,
-        missing_both=neither,
-        missing_date_of_birth=no_birth,
-        shared_emails=shared_emails,
-        customers_sharing_email=sharing_email,
-        shared_phones=shared_phones,
-        customers_sharing_phone=sharing_phone,
+        customers=tally.customers,
+        missing_email=tally.missing_email,
+        missing_phone=tally.missing_phone,
+        missing_both=tally.missing_both,
+        missing_date_of_birth=tally.missing_birth,
+        shared_emails=len(shared_emails),
+        customers_sharing_email=sum(shared_emails),
+        shared_phones=len(shared_phones),
+        customers_sharing_phone=sum(shared_phones),
     )
 
 
