@@ -49,8 +49,10 @@ class Trend:
     """Where sign-ups are heading, from the complete months only.
 
     ``slope_per_month`` is the least-squares slope of new customers per month over the
-    last (up to) twelve complete months; ``change`` compares the last complete month
-    with the one before it (``None`` when that one had none).
+    last (up to) twelve complete months; ``direction`` is ``growing`` or ``shrinking``
+    when the fitted line moves by more than 10% of the monthly mean over those months,
+    else ``steady``. ``change`` compares the last complete month with the one before it
+    (``None`` when that one had none).
     """
 
     complete_months: int

@@ -111,10 +111,11 @@ def trend(months: tuple[Period, ...], *, today: dt.date) -> Trend:
         sxx = sum((x - mean_x) ** 2 for x in range(n))
         sxy = sum((x - mean_x) * (period.count - mean_y) for x, period in enumerate(complete))
         slope = sxy / sxx
-        # Within 5% of the monthly mean either way counts as steady.
-        if mean_y and slope > 0.05 * mean_y:
+        # Steady: the fitted line moves less than 10% of the monthly mean over the span.
+        moved = slope * (n - 1)
+        if mean_y and moved > 0.1 * mean_y:
             direction = "growing"
-        elif mean_y and slope < -0.05 * mean_y:
+        elif mean_y and moved < -0.1 * mean_y:
             direction = "shrinking"
         else:
             direction = "steady"

@@ -25,6 +25,8 @@ __all__ = [
 
 #: Rows of the action list shown in the page; the CSV export holds all of them.
 DEFAULT_ACTION_ROWS: Final = 200
+#: Weeks drawn in the weekly chart (the figure holds them all).
+CHART_WEEKS: Final = 26
 #: The columns of the action list CSV.
 ACTION_LIST_COLUMNS: Final = (
     "customer_id",
@@ -80,8 +82,8 @@ def _charts(report: Report) -> dict[str, Markup]:
     return {
         "months": charts.columns("New customers per month", months, trend=line),
         "weeks": charts.columns(
-            "New customers per week",
-            [(period.start, period.count) for period in growth.weeks],
+            f"New customers per week, the last {min(len(growth.weeks), CHART_WEEKS)}",
+            [(period.start, period.count) for period in growth.weeks[-CHART_WEEKS:]],
             label="%d %b",
         ),
         "types": charts.stacked_columns(
