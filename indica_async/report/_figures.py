@@ -151,26 +151,36 @@ def expirations(tally: Tally, *, today: dt.date) -> Expirations:
     days on, and the list of whom to contact (personal data)."""
     items: list[ActionItem] = []
     counts = {"recommendation": [0, 0, 0], "state_id": [0, 0, 0]}
-    for found in tally.expiring:
-        expires = parse_day(found.expires_on)
+    for (
+        customer_id,
+        what,
+        ends,
+        first,
+        last,
+        email,
+        phone,
+        by_email,
+        by_text,
+        by_call,
+    ) in tally.expiring:
+        expires = parse_day(ends)
         if expires is None or not 0 <= (expires - today).days <= EXPIRY_HORIZONS[-1]:
             continue
         days_left = (expires - today).days
-        counts[found.what][next(i for i, h in enumerate(EXPIRY_HORIZONS) if days_left <= h)] += 1
-        doc = found.doc
+        counts[what][next(i for i, h in enumerate(EXPIRY_HORIZONS) if days_left <= h)] += 1
         items.append(
             ActionItem(
-                customer_id=found.customer_id,
-                first_name=doc.get("first_name"),
-                last_name=doc.get("last_name"),
-                what=found.what,
+                customer_id=customer_id,
+                first_name=first,
+                last_name=last,
+                what=what,
                 expires_on=expires,
                 days_left=days_left,
-                email=doc.get("email"),
-                phone=doc.get("phone"),
-                email_allowed=doc.get("email_messages_allowed") is True,
-                text_allowed=doc.get("text_messages_allowed") is True,
-                call_allowed=doc.get("call_messages_allowed") is True,
+                email=email,
+                phone=phone,
+                email_allowed=by_email,
+                text_allowed=by_text,
+                call_allowed=by_call,
             )
         )
     items.sort(key=lambda item: (item.expires_on, item.customer_id, item.what))

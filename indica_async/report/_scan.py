@@ -28,20 +28,22 @@ __all__ = ["CHANNELS", "EXPIRY_DAYS", "Expiring", "Tally", "scan_customers"]
 CHANNELS: Final = ("email", "text", "call", "mail")
 #: How far ahead the action list looks, in days.
 EXPIRY_DAYS: Final = 90
+_NO_ADDRESS: Final[dict[str, Any]] = {}
+_EXPIRY_KEYS: Final = (("recommendation", "valid_to"), ("state_id", "state_id_expires_on"))
+#: Documents parsed and counted at a time: few enough to die young, so the garbage
+#: collector never walks them in its older generations.
+_CHUNK: Final = 200
 #: Rows fetched per round trip.
 _BATCH: Final = 5000
 #: Separators dropped before phones are compared (SQL-free, so the same everywhere).
 _PHONE_SEPARATORS: Final = str.maketrans("", "", "-(). +")
 
 
-@attrs.frozen
-class Expiring:
-    """A customer whose recommendation or state ID ends within `EXPIRY_DAYS`."""
-
-    customer_id: int
-    what: str
-    expires_on: str
-    doc: dict[str, Any]
+#: A customer whose recommendation or state ID ends within `EXPIRY_DAYS`: ``(id, what,
+#: ends, first name, last name, email, phone, email ok, text ok, call ok)``. A tuple of
+#: plain values, not the parsed document: tens of thousands of these stay alive during
+#: the scan, and the garbage collector would walk each document at every collection.
+Expiring = tuple[Any, ...]
 
 
 @attrs.define
@@ -93,88 +95,89 @@ async def scan_customers(
     lo, hi = today.isoformat(), (today + dt.timedelta(days=EXPIRY_DAYS)).isoformat()
     result = await connection.stream(query)
     async for rows in result.partitions(_BATCH):
-        _count(tally, rows, lo, hi)
+        for at in range(0, len(rows), _CHUNK):
+            _count(tally, rows[at : at + _CHUNK], lo, hi)
     return tally
 
 
 def _count(tally: Tally, rows: Sequence[Any], lo: str, hi: str) -> None:
     """Count a batch of ``(start, end, data)`` rows into the tally.
 
-    This runs once per customer: everything is bound to a local name first, and the
-    loop body is written out rather than split into calls (about half the time).
+    Column by column: each field of the batch is gathered by a list comprehension and
+    counted by ``Counter.update`` (in C), about three times faster than counting row
+    by row in Python.
     """
-    loads, separators = orjson.loads, _PHONE_SEPARATORS
-    windows, types, births = tally.windows, tally.types, tally.births
-    genders, languages, cities, zips = tally.genders, tally.languages, tally.cities, tally.zips
-    emails, phones, expiring = tally.emails, tally.phones, tally.expiring
-    email_consents, phone_consents = tally.email_consents, tally.phone_consents
-    email_n, text_n, call_n, mail_n = (tally.channels[name] for name in CHANNELS)
-    no_email = no_phone = no_both = no_birth = 0
-    for start, end, data in rows:
-        doc = loads(data)
-        get = doc.get
-        windows[start, end] += 1
-        types[start, get("type")] += 1
-        born = get("date_of_birth")
-        births[born] += 1
-        genders[get("gender")] += 1
-        languages[get("preferred_language")] += 1
-        address = get("address") or {}
-        cities[address.get("city"), address.get("state")] += 1
-        zips[address.get("zip")] += 1
+    docs: list[dict[str, Any]] = [orjson.loads(data) for _, _, data in rows]
+    starts = [start for start, _, _ in rows]
+    tally.customers += len(docs)
+    tally.windows.update([(start, end) for start, end, _ in rows])
+    tally.types.update(zip(starts, [doc.get("type") for doc in docs], strict=True))
+    births = [doc.get("date_of_birth") for doc in docs]
+    tally.births.update(births)
+    tally.missing_birth += sum(1 for born in births if not (born and born.strip()))
+    tally.genders.update([doc.get("gender") for doc in docs])
+    tally.languages.update([doc.get("preferred_language") for doc in docs])
+    addresses = [doc.get("address") or _NO_ADDRESS for doc in docs]
+    tally.cities.update(
+        zip(
+            [address.get("city") for address in addresses],
+            [address.get("state") for address in addresses],
+            strict=True,
+        )
+    )
+    tally.zips.update([address.get("zip") for address in addresses])
 
-        email: Any = get("email")
-        phone: Any = get("phone")
-        # Values come from the SDK's models: a string or None.
-        has_email = bool(email and email.strip())
-        has_phone = bool(phone and phone.strip())
-        if has_email:
-            emails[email.strip().lower()] += 1
-        else:
-            no_email += 1
-        if has_phone:
-            phones[phone.translate(separators)] += 1
-        else:
-            no_phone += 1
-            if not has_email:
-                no_both += 1
-        if not (born and born.strip()):
-            no_birth += 1
+    # Values come from the SDK's models: a string or None.
+    emails = [
+        email.strip().lower() if email and email.strip() else None
+        for email in [doc.get("email") for doc in docs]
+    ]
+    phones = [
+        phone.translate(_PHONE_SEPARATORS) if phone and phone.strip() else None
+        for phone in [doc.get("phone") for doc in docs]
+    ]
+    tally.emails.update([email for email in emails if email is not None])
+    tally.phones.update([phone for phone in phones if phone is not None])
+    tally.missing_email += emails.count(None)
+    tally.missing_phone += phones.count(None)
+    tally.missing_both += sum(
+        1 for e, p in zip(emails, phones, strict=True) if e is None and p is None
+    )
 
-        email_dated = get("email_consent_date")
-        phone_dated = get("phone_consent_date")
-        if email_dated is not None:
-            email_consents[email_dated] += 1
-        if phone_dated is not None:
-            phone_consents[phone_dated] += 1
-        if get("email_messages_allowed") is True:
-            email_n[0] += 1
-            email_n[1] += has_email
-            email_n[2] += email_dated is not None
-        if get("text_messages_allowed") is True:
-            text_n[0] += 1
-            text_n[1] += has_phone
-            text_n[2] += phone_dated is not None
-        if get("call_messages_allowed") is True:
-            call_n[0] += 1
-            call_n[1] += has_phone
-            call_n[2] += phone_dated is not None
-        if get("mail_messages_allowed") is True:
-            street = address.get("street_address_1")
-            mail_n[0] += 1
-            mail_n[1] += bool(street and street.strip())
+    email_dates = [doc.get("email_consent_date") for doc in docs]
+    phone_dates = [doc.get("phone_consent_date") for doc in docs]
+    tally.email_consents.update([day for day in email_dates if day is not None])
+    tally.phone_consents.update([day for day in phone_dates if day is not None])
+    streets = [address.get("street_address_1") for address in addresses]
+    for name, flag, contacts, dates in (
+        ("email", "email_messages_allowed", emails, email_dates),
+        ("text", "text_messages_allowed", phones, phone_dates),
+        ("call", "call_messages_allowed", phones, phone_dates),
+        ("mail", "mail_messages_allowed", streets, None),
+    ):
+        allowed = [doc.get(flag) is True for doc in docs]
+        counts = tally.channels[name]
+        counts[0] += allowed.count(True)
+        counts[1] += sum(1 for ok, contact in zip(allowed, contacts, strict=True) if ok and contact)
+        if dates is not None:
+            counts[2] += sum(
+                1 for ok, day in zip(allowed, dates, strict=True) if ok and day is not None
+            )
 
-        recommendation = get("recommendation")
-        if recommendation:
-            # ISO dates compare as text; the figure parses (and drops) anything malformed.
-            ends = recommendation.get("valid_to")
+    for doc in docs:
+        recommendation = doc.get("recommendation")
+        if not recommendation:
+            continue
+        # ISO dates compare as text; the figure parses (and drops) anything malformed.
+        for what, key in _EXPIRY_KEYS:
+            ends = recommendation.get(key)
             if ends.__class__ is str and lo <= ends <= hi:
-                expiring.append(Expiring(doc["id"], "recommendation", ends, doc))
-            ends = recommendation.get("state_id_expires_on")
-            if ends.__class__ is str and lo <= ends <= hi:
-                expiring.append(Expiring(doc["id"], "state_id", ends, doc))
-    tally.customers += len(rows)
-    tally.missing_email += no_email
-    tally.missing_phone += no_phone
-    tally.missing_both += no_both
-    tally.missing_birth += no_birth
+                get = doc.get
+                tally.expiring.append(
+                    (
+                        doc["id"], what, ends, get("first_name"), get("last_name"),
+                        get("email"), get("phone"), get("email_messages_allowed") is True,
+                        get("text_messages_allowed") is True,
+                        get("call_messages_allowed") is True,
+                    )
+                )  # fmt: skip
