@@ -182,3 +182,31 @@ async def test_the_command_writes_the_page_csv_and_json(filled: Filled, tmp_path
     assert missing.returncode == 1
     assert "no account named 'nope' in the store (it holds: shop)" in err.decode()
     assert not (tmp_path / "x.html").exists()
+
+
+async def test_the_command_on_an_empty_store_says_it_is_empty(tmp_path: Path) -> None:
+    store = tmp_path / "customers.sqlite"
+    async with Store(store):
+        pass
+    out = tmp_path / "report.html"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-W", "default", "-m", "indica_async", "customers", "report",
+        "--db", os.fspath(store), "--output", os.fspath(out),
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(process.communicate(), 90)
+    text = err.decode()
+    assert process.returncode == 0, text
+    assert "0 active customers" in text and "nothing to chart" in text
+    assert "Traceback" not in text and "Warning" not in text
+    assert "No customers to report on" in out.read_text(encoding="utf-8")
+
+    absent = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "indica_async", "customers", "report",
+        "--db", os.fspath(tmp_path / "none.sqlite"), "--output", os.fspath(out),
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await absent.communicate()
+    assert absent.returncode == 1
+    assert "no store at" in err.decode()
+    assert not (tmp_path / "none.sqlite").exists()
