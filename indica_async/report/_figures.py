@@ -164,10 +164,14 @@ def expirations(tally: Tally, *, today: dt.date) -> Expirations:
         by_call,
     ) in tally.expiring:
         expires = parse_day(ends)
-        if expires is None or not 0 <= (expires - today).days <= EXPIRY_HORIZONS[-1]:
+        if expires is None:
             continue
         days_left = (expires - today).days
-        counts[what][next(i for i, h in enumerate(EXPIRY_HORIZONS) if days_left <= h)] += 1
+        if not 0 <= days_left <= EXPIRY_HORIZONS[2]:
+            continue
+        counts[what][
+            0 if days_left <= EXPIRY_HORIZONS[0] else 1 if days_left <= EXPIRY_HORIZONS[1] else 2
+        ] += 1
         items.append(
             ActionItem(
                 customer_id=customer_id,
