@@ -225,10 +225,16 @@ class Report:
         """Whether the base holds no customer at all."""
         return self.store.active == 0
 
-    def to_json(self) -> dict[str, Any]:
-        """The report as JSON-ready dicts and lists (dates as ``YYYY-MM-DD``)."""
+    def to_json(self, *, action_list: bool = True) -> dict[str, Any]:
+        """The report as JSON-ready dicts and lists (dates as ``YYYY-MM-DD``).
+
+        The action list is personal data (names, emails, phones); ``action_list=False``
+        leaves it out (an empty list), for an endpoint that serves the charts only.
+        """
         data: dict[str, Any] = to_json(self)
         data["empty"] = self.empty
+        if not action_list:
+            data["expirations"]["action_list"] = []
         return data
 
 

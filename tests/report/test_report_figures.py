@@ -102,6 +102,12 @@ async def test_the_figures_serialize_to_plain_json(filled: Filled) -> None:
     assert again["empty"] is False
     assert again["store"]["active"] == len(filled.changes.records)
     assert again["growth"]["weeks"][0]["start"] == filled.report.growth.weeks[0].start.isoformat()
+    assert len(again["expirations"]["action_list"]) == len(filled.report.expirations.action_list)
+    charts_only = filled.report.to_json(action_list=False)
+    assert charts_only["expirations"]["action_list"] == []
+    assert charts_only["expirations"]["buckets"] == data["expirations"]["buckets"]
+    emails = {item.email for item in filled.report.expirations.action_list if item.email}
+    assert emails and not any(email in json.dumps(charts_only) for email in emails)
 
 
 async def test_an_empty_store_gives_an_empty_report(store_target: str) -> None:
