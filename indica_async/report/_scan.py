@@ -52,7 +52,7 @@ class Tally:
     """What the figures need, counted over the base (the account's active customers)."""
 
     customers: int = 0
-    #: ``(first window start, end)`` as ISO text -> customers.
+    #: ``(first window start, end)`` (ISO text on SQLite, dates on PostgreSQL) -> customers.
     windows: Counter[tuple[str, str]] = attrs.Factory(Counter)
     #: ``(first window start, type or None)`` -> customers.
     types: Counter[tuple[str, Any]] = attrs.Factory(Counter)
@@ -85,7 +85,8 @@ async def scan_customers(
     customers = schema.customers
     query = (
         select(
-            # Dates as their stored text: counted first, parsed once per distinct value.
+            # Not parsed per row: SQLite gives its ISO text (asyncpg gives dates), counted
+            # first and parsed once per distinct value.
             type_coerce(customers.c.first_window_start, String),
             type_coerce(customers.c.first_window_end, String),
             customers.c.data,
