@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-import _truth as truth
 import attrs
 import pytest
-from _filled import TODAY, Filled, fill
 
 from indica_async.report import build_report
 from indica_async.sync import Store
+
+from . import _truth as truth
+from ._filled import TODAY, Filled, fill
 
 
 @pytest.fixture

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import attrs
 import pytest
-from _browser import chromium, open_page
-from _filled import TODAY, Filled, fill
 
 from indica_async.report import action_list_csv, build_report, render_html
 from indica_async.sync import Store
+
+from ._browser import chromium, open_page
+from ._filled import TODAY, Filled, fill
 
 #: The charts of a full report (growth x2, types, expiring, channels, consents, ages,
 #: genders, languages, cities, zips, quality, changed fields).
