@@ -93,7 +93,22 @@ async def open_page(binary: str, url: str, expression: str) -> PageLoad:
             process.terminate()
         with contextlib.suppress(ProcessLookupError):
             await asyncio.wait_for(process.wait(), 30)
+        await _remove(profile)
+
+
+async def _remove(profile: str) -> None:
+    """Delete the profile; Chromium's helper processes may still be writing to it for a
+    moment after the browser has exited, so try again until it is gone."""
+    for _ in range(100):
         shutil.rmtree(profile, ignore_errors=True)
+        if not _exists(profile):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"chromium's profile {profile} could not be removed")
+
+
+def _exists(path: str) -> bool:
+    return Path(path).exists()
 
 
 async def _load(ws: aiohttp.ClientWebSocketResponse, url: str, expression: str) -> PageLoad:
