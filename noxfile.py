@@ -31,7 +31,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict over the package."""
-    session.install("-e", ".[cli,sync,workers]", "mypy>=1.10", "pytest>=8")
+    session.install("-e", ".[cli,sync,workers,report]", "mypy>=1.10", "pytest>=8")
     session.run("mypy", "--strict", "indica_async")
 
 

@@ -231,6 +231,7 @@ SHELL_DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 NOT_OURS = {
     "reliability.md": "its commands run this suite's soak and storm tests",
     "sync.md": "the sync pages' commands are covered by the sync tests",
+    "workers.md": "its commands need a PostgreSQL server; tests/workers runs them on a throwaway one",
 }
 NOT_RUN = re.compile(r"<!-- test: not-run: (.+?) -->")
 SHELL_TIMEOUT = 180.0

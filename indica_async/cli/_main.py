@@ -11,6 +11,7 @@ from ._accounts_cmd import accounts_group
 from ._exit import PROG
 from ._export_cmd import export_command
 from ._get_cmd import get_command
+from ._report_cmd import report_command
 from ._sandbox_cmd import serve_command
 from ._sync_cmd import changes_command, sync_command
 
@@ -47,6 +48,7 @@ customers.add_command(export_command)
 customers.add_command(get_command)
 customers.add_command(sync_command)
 customers.add_command(changes_command)
+customers.add_command(report_command)
 sandbox.add_command(serve_command)
 cli.add_command(accounts_group)
 

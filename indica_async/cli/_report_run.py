@@ -1,0 +1,97 @@
+"""The work behind ``customers report`` (imports SQLAlchemy and Jinja2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import orjson
+
+from ..report import Report, build_report, render_html, write_action_list_csv
+from ..sync import Store, StoreError
+from ._sync_run import store_errors
+
+__all__ = ["load_report", "store_errors", "summary_lines", "write_outputs"]
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{part / whole:.0%}" if whole else "-"
+
+
+def summary_lines(report: Report) -> list[str]:
+    """The terminal summary: aggregates only, never a name or a contact."""
+    store = report.store
+    head = (
+        f"report of {store.account!r} as of {report.generated_on}: "
+        f"{store.active:,} active customers "
+        f"({store.deleted:,} deleted and {store.missing:,} no longer listed left out)"
+    )
+    if report.empty:
+        return [head, "the store holds no active customers for this account: nothing to chart"]
+    trend = report.growth.trend
+    lines = [head]
+    if trend.last_month is not None:
+        change = f" ({trend.change:+.0%} on the month before)" if trend.change is not None else ""
+        lines.append(
+            f"new customers: {trend.last_month.count:,} in "
+            f"{trend.last_month.start:%B %Y}{change}; trend {trend.direction}"
+        )
+    else:
+        latest = report.growth.months[-1]
+        lines.append(f"new customers: {latest.count:,} in {latest.start:%B %Y} so far")
+    rec, sid = report.expirations.buckets["recommendation"], report.expirations.buckets["state_id"]
+    lines.append(
+        "expiring within 30/60/90 days: recommendations "
+        f"{rec[0]:,}/{rec[1]:,}/{rec[2]:,}, state IDs {sid[0]:,}/{sid[1]:,}/{sid[2]:,}"
+    )
+    reach = report.marketing
+    lines.append(
+        "reachable: "
+        + ", ".join(
+            f"{channel.name} {channel.reachable:,} ({_percent(channel.reachable, reach.customers)})"
+            for channel in reach.channels
+        )
+    )
+    quality = report.data_quality
+    lines.append(
+        f"data quality: {quality.missing_email:,} without email, {quality.missing_phone:,} "
+        f"without phone; {quality.shared_emails:,} emails and {quality.shared_phones:,} "
+        "phones shared by several customers"
+    )
+    last = report.changes.last_run
+    if last is not None:
+        lines.append(
+            f"last sync (run {last.id}, {last.mode}): {last.new:,} new, {last.changed:,} "
+            f"changed, {last.deleted:,} deleted"
+        )
+    return lines
+
+
+async def load_report(db: str, account: str, *, today: dt.date) -> Report:
+    """Build the report from the store; an unknown account is an error unless the store
+    holds no account at all (then the report says it is empty)."""
+    async with Store(db, create=False) as store:
+        accounts = [found.name for found in await store.accounts()]
+        if accounts and account not in accounts:
+            raise StoreError(
+                f"no account named {account!r} in the store (it holds: {', '.join(accounts)})"
+            )
+        return await build_report(store, account, today=today)
+
+
+def write_outputs(
+    report: Report, *, output: str, action_list_csv: str | None, json_path: str | None
+) -> list[str]:
+    """Write the page (and the CSV and JSON asked for); the lines saying where."""
+    lines = []
+    with open(output, "w", encoding="utf-8") as out:
+        out.write(render_html(report))
+    lines.append(f"report written to {output}")
+    if action_list_csv is not None:
+        with open(action_list_csv, "w", encoding="utf-8", newline="") as out:
+            rows = write_action_list_csv(report, out)
+        lines.append(f"action list: {rows:,} rows (personal data) written to {action_list_csv}")
+    if json_path is not None:
+        with open(json_path, "wb") as binary:
+            binary.write(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2))
+        lines.append(f"figures written to {json_path}")
+    return lines
