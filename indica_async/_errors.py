@@ -15,7 +15,8 @@
         │   └── ServerError             5xx
         ├── APIConnectionError    the connection failed or the body was cut short
         │   └── APITimeoutError   no answer within the timeout
-        └── DecodeError           the body is not what the API documents
+        ├── DecodeError           the body is not what the API documents
+        └── ResponseTooLargeError the body outgrew max_response_size (decompressed)
 
 No exception text, ``repr``, ``args`` or attribute ever holds the API key or a
 customer's field values: error text is built only from what the SDK knows (status,
@@ -47,6 +48,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ServerError",
     "WindowOverflowError",
     "with_context",

@@ -27,7 +27,9 @@ _SPEED_UP = 0.9
 #: it, so a long interval left by a storm is gone within a few round trips.
 _RATE_STEP = 4.0
 _SLOW_STREAK = 3
-#: Below this interval (seconds), pacing is switched off again.
+#: Below this interval (seconds), pacing is switched off again, once this many
+#: successes in a row have come since the last 429.
+_OFF_STREAK = 32
 _MIN_INTERVAL = 0.001
 
 
@@ -106,7 +108,10 @@ class RateLimitGate:
         else:
             self.interval *= _SPEED_UP
         if self.interval < _MIN_INTERVAL:
-            self.interval = 0.0
+            # Pacing ends only after a run of successes: switched off at once, a busy
+            # loop's stalls (which space requests out by themselves) would let the
+            # next burst stampede with nothing learnt from the last one.
+            self.interval = 0.0 if self._streak >= _OFF_STREAK else _MIN_INTERVAL
         self._notify()
 
     def next_start(self) -> float:
