@@ -285,10 +285,11 @@ class WindowPlanner:
             self._record_check(request.check, unique, ids)
         if request.confirm is not None:
             # Only a question about the cap: the check's halves already covered the window.
-            self._record_confirm(request, count)
+            # Judged on distinct customers, as the cap was set from them.
+            self._record_confirm(request, unique)
             return Verdict.CHECKED
         if count >= self._full_at(asked):
-            return self._refetch_full(request, count)
+            return self._refetch_full(request, count, unique)
         suspect = self._is_suspect(asked, unique)
         self._largest_count = max(self._largest_count, unique)
         if suspect and window.days > 1:
@@ -341,9 +342,11 @@ class WindowPlanner:
     def _full_at(self, asked: int) -> int:
         return asked if self.cap is None else min(asked, self.cap)
 
-    def _refetch_full(self, request: WindowRequest, count: int) -> Verdict:
+    def _refetch_full(self, request: WindowRequest, count: int, unique: int) -> Verdict:
         window, asked = request.window, request.limit
-        self._largest_count = max(self._largest_count, count)
+        # Distinct customers, like every count it is compared with: a page full of
+        # repeats must not make a later short page look below the cap.
+        self._largest_count = max(self._largest_count, unique)
         self._full_floor = max(self._full_floor, count / window.days)
         larger = self._full_at(self.max_limit)
         if window.days > 1:

@@ -443,3 +443,64 @@ def test_an_overflow_names_the_callers_max_limit_and_the_servers_cap() -> None:
     assert "max_limit=50" in str(info.value) and "limit=20" not in str(info.value)
     capped = WindowOverflowError(D0, 33, 1000, server_cap=33)
     assert "caps limit at 33" in str(capped) and "max_limit=1000" in str(capped)
+
+
+def serve_with_repeats(
+    ids: dict[dt.date, list[int]], planner: WindowPlanner, *, cap: int, batch: int = 1
+) -> tuple[set[int], int]:
+    """Drive the planner against a server that caps ``limit`` at ``cap`` and repeats the
+    first customer of every page (the repeat takes a slot of the page).
+
+    Returns the customers of the windows accepted as complete, and the request count.
+    """
+    got: set[int] = set()
+    requests = 0
+    while not planner.done:
+        batch_requests: list[WindowRequest] = []
+        while len(batch_requests) < batch and (request := planner.next_request()) is not None:
+            batch_requests.append(request)
+        assert batch_requests, "planner stalled"
+        for request in batch_requests:
+            requests += 1
+            true = [i for d in request.window.iter_days() for i in ids.get(d, [])]
+            served = (true[:1] + true)[: min(request.limit, cap)]
+            if planner.record(request, len(served), ids=served) is Verdict.COMPLETE:
+                got.update(served)
+    return got, requests
+
+
+def test_a_cap_hidden_by_repeats_inside_pages_is_still_confirmed() -> None:
+    # A server capped at 20 that repeats a customer on every page returns 19 distinct
+    # customers in 20 records. The cap was inferred from the distinct count but the
+    # confirming request judged on the record count (20 != 19): the cap was refuted,
+    # and the walk ended "done" with 365 of 600 customers silently missing.
+    ids = {day(d): list(range(d * 100, d * 100 + 10)) for d in range(60)}
+    planner = WindowPlanner(D0, day(59), limit=100, max_limit=100)
+    got, _ = serve_with_repeats(ids, planner, cap=20)
+    assert planner.done
+    assert planner.cap is not None
+    assert got == {i for day_ids in ids.values() for i in day_ids}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    counts=st.dictionaries(st.integers(0, 40).map(day), st.integers(0, 30), min_size=1),
+    cap=st.integers(3, 40),
+    limit=st.integers(2, 80),
+    extra=st.integers(0, 80),
+    batch=st.integers(1, 8),
+)
+def test_repeats_inside_pages_never_hide_a_cap(
+    counts: dict[dt.date, int], cap: int, limit: int, extra: int, batch: int
+) -> None:
+    # Whatever the cap and the limits: every customer is found, or the planner names a
+    # day it could not finish (an overflow, or a day left unverified).
+    ids = {d: [d.toordinal() * 100 + k for k in range(n)] for d, n in counts.items()}
+    planner = WindowPlanner(D0, day(40), limit=limit, max_limit=limit + extra)
+    try:
+        got, _ = serve_with_repeats(ids, planner, cap=cap, batch=batch)
+    except WindowOverflowError as exc:
+        assert counts.get(exc.day, 0) + 1 >= exc.count
+        return
+    missing = {d for d, day_ids in ids.items() if not set(day_ids) <= got}
+    assert missing <= set(planner.unverified_days), missing
