@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
+from typing import Any
 
 import aiohttp
 import attrs
@@ -244,12 +245,13 @@ class AsyncIndicaClient:
     ) -> bytes:
         """One attempt: wait for a slot and the gate, send, read the body (capped).
 
-        ``deadline`` (on the client's clock) ends the call's budget: waiting for the
-        gate counts against it (a turn that cannot come in time is a `RateLimitError`
+        ``deadline`` (on the client's clock) ends the call's budget: waiting for a slot
+        and for the gate counts against it (a turn that cannot come in time is a `RateLimitError`
         at once), and the attempt's own timeout is cut to what is left.
         """
         assert self._slots is not None
-        async with self._slots:
+        await self._take_slot(self._slots, deadline, path)
+        try:
             # Waiting inside the slot: the gate's pace counts requests actually sent.
             if not await self._gate.wait(deadline):
                 raise RateLimitError(
@@ -270,6 +272,8 @@ class AsyncIndicaClient:
             )
             self.stats.requests += 1
             response = await self._fetch(session, url, path, client_timeout)
+        finally:
+            self._slots.release()
         status, retry_after, body = response
         error = error_for_status(
             status,
@@ -293,6 +297,32 @@ class AsyncIndicaClient:
             )
             self._gate.pause(min(wait, self.retry.max_retry_after))
         raise error
+
+    async def _take_slot(self, slots: asyncio.Semaphore, deadline: float, path: str) -> None:
+        """Take a request slot before ``deadline``, or raise `APITimeoutError`.
+
+        The wait runs in a task of its own rather than under ``asyncio.wait_for``, which
+        on Python 3.11 can lose a permit when a timeout or a cancellation races the
+        grant: a slot granted to a wait already given up is released at once.
+        """
+        if not slots.locked():
+            await slots.acquire()  # free: taken without suspending
+            return
+        acquire = asyncio.ensure_future(slots.acquire())
+        acquired = False
+        try:
+            done, _ = await asyncio.wait({acquire}, timeout=max(0.0, deadline - self._clock()))
+            acquired = bool(done) and not acquire.cancelled() and acquire.exception() is None
+        finally:
+            if not acquired:
+                acquire.cancel()
+                acquire.add_done_callback(_release_if_granted(slots))
+        if not acquired:
+            raise APITimeoutError(
+                "the call's time budget ran out waiting for a free connection slot",
+                method="GET",
+                path=path,
+            )
 
     async def _fetch(
         self,
@@ -354,6 +384,14 @@ class AsyncIndicaClient:
 
 #: Bytes asked of the stream per read while a body is collected.
 _READ_CHUNK = 64 * 1024
+
+
+def _release_if_granted(slots: asyncio.Semaphore) -> Callable[[asyncio.Future[Any]], None]:
+    def release(acquire: asyncio.Future[Any]) -> None:
+        if not acquire.cancelled() and acquire.exception() is None:
+            slots.release()
+
+    return release
 
 
 def _as_timeout(value: float | Timeout | None, error: type[IndicaError]) -> Timeout | None:

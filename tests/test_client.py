@@ -365,6 +365,62 @@ async def test_total_retry_time_is_bounded(http: aioresponses) -> None:
     assert 2 <= len(calls(http)) < 20
 
 
+async def test_the_wait_for_a_connection_slot_counts_against_the_call_budget(
+    http: aioresponses,
+) -> None:
+    # Every slot is busy (held here, as a slow request would) for longer than the call's
+    # budget: the call ends in APITimeoutError at its deadline, without sending, and the
+    # permit it never got is not lost (nor one taken twice).
+    http.get(f"{BASE}/customers/1", payload=SAMPLE, repeat=True)
+    policy = RetryPolicy(max_retries=0, max_retry_time=0.2)
+    async with AsyncIndicaClient(KEY, base_url=BASE, retry=policy, max_connections=1) as client:
+        slots = client._slots
+        assert slots is not None
+        await slots.acquire()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(APITimeoutError, match="slot"):
+            await client.customers.get(1)
+        assert loop.time() - started < 1.0
+        assert calls(http) == []
+        slots.release()
+        assert not slots.locked()
+        assert (await client.customers.get(1)).id == SAMPLE["id"]
+        assert not slots.locked()
+
+
+@pytest.mark.parametrize("grant_first", [False, True])
+async def test_a_call_cancelled_while_waiting_for_a_slot_loses_no_permit(
+    http: aioresponses, grant_first: bool
+) -> None:
+    # Cancelled while queued for a slot, and (grant_first) just after the slot was
+    # handed to it but before it ran: either way the permit goes back, so the client
+    # keeps its max_connections slots.
+    http.get(f"{BASE}/customers/1", payload=SAMPLE, repeat=True)
+    async with AsyncIndicaClient(KEY, base_url=BASE, retry=FAST, max_connections=1) as client:
+        slots = client._slots
+        assert slots is not None
+        await slots.acquire()
+        call = asyncio.ensure_future(client.customers.get(1))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not call.done()  # queued behind the held slot
+        if grant_first:
+            slots.release()  # the waiter is granted the slot, and cancelled at once
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        assert call.cancelled()
+        if not grant_first:
+            slots.release()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not slots.locked()
+        assert calls(http) == []
+        assert (await client.customers.get(1)).id == SAMPLE["id"]
+        assert not slots.locked()
+
+
 # --- secrets ---------------------------------------------------------------------
 
 
