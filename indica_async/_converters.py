@@ -267,7 +267,14 @@ def _too_deep(request_path: str | None) -> DecodeError:
 # msgspec's messages end in " - at `$path`" (none at the top level). The part before is
 # kept only when it has one of the shapes below, none of which holds a value; anything
 # else (an unknown field's name, a value in some future message) is replaced.
-_AT: Final = re.compile(r"^(?P<detail>.*?)(?: - at `(?P<path>\$[^`]*)`)?$", re.DOTALL)
+# A server's key name may itself read " - at `$...": the path is kept only if it is a
+# JSON path (indexes and the models' own key names), else the error says `$`.
+_AT: Final = re.compile(r"^(?P<detail>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.DOTALL)
+_PATH: Final = re.compile(r"\$(?:\.[A-Za-z_0-9]+|\[\d+\])*")
+_PATH_KEY: Final = re.compile(r"\.([A-Za-z_0-9]+)")
+_KNOWN_KEYS: Final = frozenset(
+    {"data"} | {a.name for cl in (Customer, Address, Recommendation) for a in attrs.fields(cl)}
+)
 _EXPECTED: Final = re.compile(r"^Expected `(?P<expected>[a-z |\[\]]+)`, got `(?P<got>[a-z]+)`$")
 _MISSING_FIELD: Final = re.compile(r"^Object missing required field `(?P<name>[a-z_0-9]+)`$")
 _UNKNOWN_FIELD: Final = "Object contains unknown field"
@@ -276,7 +283,7 @@ _UNKNOWN_FIELD: Final = "Object contains unknown field"
 def _decode_error(message: str, request_path: str | None = None) -> DecodeError:
     match = _AT.match(message)
     assert match is not None  # the pattern matches any string
-    detail, path = match["detail"], match["path"] or "$"
+    detail, path = match["detail"], _safe_path(match["path"])
     expected: str | None = None
     if found := _EXPECTED.match(detail):
         expected = found["expected"]
@@ -300,6 +307,16 @@ def _decode_error(message: str, request_path: str | None = None) -> DecodeError:
         method=None if request_path is None else "GET",
         path=request_path,
     )
+
+
+def _safe_path(path: str | None) -> str:
+    if (
+        path is None
+        or _PATH.fullmatch(path) is None
+        or not _KNOWN_KEYS.issuperset(_PATH_KEY.findall(path))
+    ):
+        return "$"
+    return path
 
 
 _FIELD_TYPES: Final = {"id": "int", "data": "array"}

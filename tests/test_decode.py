@@ -226,6 +226,36 @@ async def test_strict_mode_rejects_unknown_fields_without_naming_them(
     assert info.value.field == "$" and "jenny" not in str(info.value)
 
 
+HOSTILE_KEYS = [
+    "a - at `$leak@example.com",
+    "a - at `$.jsmith",
+    "a - at `$[0].jsmith",
+    "a` - at `$.jsmith",
+    "a - at `$.data[0].jsmith` - at `$",
+]
+
+
+@pytest.mark.parametrize("key", HOSTILE_KEYS)
+async def test_a_key_name_that_mimics_a_path_never_reaches_the_error(
+    http: aioresponses, strict_client: AsyncIndicaClient, key: str
+) -> None:
+    # msgspec quotes an unknown key and, below the top level, appends " - at `path`":
+    # a key that reads like that suffix must not become the error's path.
+    drifted = sample(**{key: 1})
+    cases = [
+        (list_body, orjson.dumps([SAMPLE, drifted]), "$[1]"),
+        (list_body, orjson.dumps({"data": [drifted]}), "$.data[0]"),
+        (one_body, orjson.dumps(drifted), "$"),
+    ]
+    for read, body, path in cases:
+        with pytest.raises(DecodeError, match="nknown field") as info:
+            await read(strict_client, http, body)
+        error = info.value
+        assert error.field == path
+        shown = f"{error} {error.args!r} {error!r}"
+        assert "leak" not in shown and "jsmith" not in shown
+
+
 async def test_unknown_enum_values_never_fail(
     http: aioresponses, client: AsyncIndicaClient
 ) -> None:
