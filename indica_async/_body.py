@@ -10,6 +10,8 @@ __all__ = ["ACCEPT_ENCODING", "CappedBody"]
 ACCEPT_ENCODING = "gzip, deflate"
 #: zlib's window bits that accept either a zlib or a gzip header.
 _ZLIB_OR_GZIP = 32 + zlib.MAX_WBITS
+#: zlib's window bits for a gzip member only (the second and later of a gzip body).
+_GZIP = 16 + zlib.MAX_WBITS
 
 
 class CappedBody:
@@ -28,6 +30,9 @@ class CappedBody:
         self._body = bytearray()
         encoding = (content_encoding or "identity").strip().lower()
         self._inflate: zlib._Decompress | None = None
+        # A gzip body may hold several members, one after another (RFC 1952).
+        self._members = encoding in ("gzip", "x-gzip")
+        self._empty = True
         if encoding in ("gzip", "x-gzip", "deflate"):
             self._inflate = zlib.decompressobj(_ZLIB_OR_GZIP)
         elif encoding != "identity":
@@ -55,16 +60,31 @@ class CappedBody:
         if self._inflate is None:
             return self._append(chunk)
         try:
-            data = self._inflate.decompress(chunk, self._room())
-            while self._append(data) and self._inflate.unconsumed_tail:
-                data = self._inflate.decompress(self._inflate.unconsumed_tail, self._room())
+            self._inflate_chunk(chunk)
         except zlib.error:
             self.corrupt = True
         return not self.failed
 
+    def _inflate_chunk(self, chunk: bytes) -> None:
+        assert self._inflate is not None
+        while chunk and not self.failed:
+            self._empty = False
+            if self._inflate.eof:
+                if not self._members:
+                    raise zlib.error("bytes after the end of the compressed stream")
+                # Another gzip member; anything else after the first is corrupt.
+                self._inflate = zlib.decompressobj(_GZIP)
+            data = self._inflate.decompress(chunk, self._room())
+            while self._append(data) and self._inflate.unconsumed_tail:
+                data = self._inflate.decompress(self._inflate.unconsumed_tail, self._room())
+            chunk = self._inflate.unused_data if self._inflate.eof else b""
+
     def finish(self) -> bytes | None:
-        """The whole body, or None if it was too large or could not be decoded."""
-        if self._inflate is not None and not self.failed:
+        """The whole body, or None if it was too large or could not be decoded.
+
+        An encoded body with no bytes at all is empty (``b""``), not corrupt.
+        """
+        if self._inflate is not None and not self.failed and not self._empty:
             try:
                 self._append(self._inflate.flush())
             except zlib.error:

@@ -350,6 +350,11 @@ class AsyncIndicaClient:
                 allow_redirects=False,
                 auto_decompress=False,
             ) as resp:
+                if not 200 <= resp.status < 300:
+                    # No error is built from its body (see error_for_status): it is never
+                    # read nor decompressed, so a bad one cannot turn a 401 into a retry.
+                    resp.release()
+                    return resp.status, resp.headers.get("Retry-After"), b""
                 body = CappedBody(self.max_response_size, resp.headers.get("Content-Encoding"))
                 if (
                     body.encoded

@@ -67,3 +67,50 @@ def test_an_honest_length_over_the_cap_is_refused_before_reading() -> None:
     assert not body.encoded
     assert not body.over(100)
     assert body.over(101) and body.too_large
+
+
+@pytest.mark.parametrize("size", [1, 5, 4096])
+def test_every_member_of_a_gzip_body_is_read(size: int) -> None:
+    # RFC 1952: a gzip body may be several members one after another. Stopping at the
+    # end of the first one cut the body silently.
+    parts = [b'[{"id": 1},', b' {"id": 2},', b' {"id": 3}]']
+    sent = b"".join(gzip.compress(p) for p in parts)
+    body = CappedBody(MiB, "gzip")
+    assert all(body.feed(p) for p in pieces(sent, size))
+    assert body.finish() == b"".join(parts)
+
+
+def test_members_count_against_the_cap_together() -> None:
+    sent = gzip.compress(b"x" * 600) + gzip.compress(b"y" * 600)
+    body = CappedBody(1000, "gzip")
+    assert not all(body.feed(p) for p in pieces(sent, 64))
+    assert body.too_large and body.finish() is None
+
+
+@pytest.mark.parametrize(
+    ("encoding", "sent"),
+    [
+        ("gzip", gzip.compress(b"[1, 2, 3]") + b"trailing garbage"),
+        ("deflate", zlib.compress(b"[1, 2, 3]") + b"trailing garbage"),
+        ("deflate", zlib.compress(b"[1, 2, 3]") + zlib.compress(b"[4]")),
+        ("gzip", gzip.compress(b"[1, 2, 3]") + gzip.compress(b"[4]")[:-6]),
+    ],
+    ids=["gzip-garbage", "deflate-garbage", "deflate-two-streams", "second-member-cut"],
+)
+@pytest.mark.parametrize("size", [1, 4096])
+def test_bytes_after_the_compressed_stream_make_the_body_corrupt(
+    encoding: str, sent: bytes, size: int
+) -> None:
+    body = CappedBody(MiB, encoding)
+    for piece in pieces(sent, size):
+        if not body.feed(piece):
+            break
+    assert body.finish() is None
+    assert body.corrupt and not body.too_large
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_an_empty_encoded_body_is_empty_not_corrupt(encoding: str) -> None:
+    body = CappedBody(MiB, encoding)
+    assert body.finish() == b""
+    assert not body.corrupt

@@ -421,6 +421,31 @@ async def test_a_call_cancelled_while_waiting_for_a_slot_loses_no_permit(
         assert not slots.locked()
 
 
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(401, AuthenticationError), (404, NotFoundError), (400, BadRequestError)],
+)
+@pytest.mark.parametrize("body", [b"", b"not gzip at all"], ids=["empty", "garbage"])
+async def test_an_error_body_is_never_read_so_a_bad_one_changes_nothing(
+    http: aioresponses, status: int, error: type[IndicaError], body: bytes
+) -> None:
+    # A 401 with Content-Encoding: gzip and an empty (or broken) body was judged a
+    # corrupt body: APIConnectionError, retried, instead of the status's own error.
+    http.get(
+        f"{BASE}/customers/1",
+        status=status,
+        body=body,
+        headers={"Content-Encoding": "gzip"},
+        repeat=True,
+    )
+    async with AsyncIndicaClient(KEY, base_url=BASE, retry=FAST) as client:
+        with pytest.raises(error) as info:
+            await client.customers.get(1)
+        assert info.value.status == status  # type: ignore[attr-defined]
+        assert client.stats.retries == 0
+    assert len(calls(http)) == 1
+
+
 # --- secrets ---------------------------------------------------------------------
 
 
