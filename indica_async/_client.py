@@ -230,10 +230,24 @@ class AsyncIndicaClient:
             description=f"GET {shown}",
             on_retry=retried,
         )
-        async for attempt in retrying:
-            with attempt:
-                return await self._send(session, url, shown, attempt_timeout, deadline)
-        raise AssertionError("unreachable: tenacity either returns or raises")
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._send(session, url, shown, attempt_timeout, deadline)
+        except _GateRefused as refused:
+            turn = refused.turn
+        else:
+            raise AssertionError("unreachable: tenacity either returns or raises")
+        # Outside tenacity: never retried (its turn is past the deadline) nor logged as
+        # a 429 the server sent. Still a RateLimitError: the server's 429s caused it.
+        raise RateLimitError(
+            "rate limited: the client's own pacing after the server's 429s cannot send "
+            "this request within the call's time budget (nothing was sent)",
+            status=429,
+            method="GET",
+            path=shown,
+            retry_after=turn,
+        )
 
     async def _send(
         self,
@@ -254,13 +268,7 @@ class AsyncIndicaClient:
         try:
             # Waiting inside the slot: the gate's pace counts requests actually sent.
             if not await self._gate.wait(deadline):
-                raise RateLimitError(
-                    "rate limited: the server's wait outlasts the call's time budget",
-                    status=429,
-                    method="GET",
-                    path=path,
-                    retry_after=self._gate.remaining() or None,
-                )
+                raise _GateRefused(max(0.0, self._gate.next_start() - self._clock()))
             budget = deadline - self._clock()
             if budget <= 0:
                 raise APITimeoutError(
@@ -385,6 +393,19 @@ class AsyncIndicaClient:
                     "the response body could not be decompressed", method="GET", path=path
                 )
         raise failure
+
+
+class _GateRefused(Exception):
+    """The gate cannot give this request its turn by the call's deadline.
+
+    Not an `IndicaError`, so tenacity does not retry it; `_get` turns it into the
+    `RateLimitError` the caller sees.
+    """
+
+    def __init__(self, turn: float) -> None:
+        super().__init__(turn)
+        #: Seconds until the request's turn at the gate.
+        self.turn = turn
 
 
 #: Bytes asked of the stream per read while a body is collected.

@@ -177,11 +177,15 @@ class RateLimitGate:
         """Wait (real time) for the gate's state to change; False on timeout."""
         if timeout <= 0:
             return False
+        # Not asyncio.wait_for: on Python 3.10 and 3.11 it can swallow a cancellation
+        # that races its timeout (CPython gh-86296).
+        changed = asyncio.ensure_future(self._event().wait())
         try:
-            await asyncio.wait_for(self._event().wait(), timeout)
-        except asyncio.TimeoutError:
-            return False
-        return True
+            done, _ = await asyncio.wait({changed}, timeout=timeout)
+        finally:
+            changed.cancel()
+            await asyncio.gather(changed, return_exceptions=True)
+        return bool(done)
 
     async def _sleep_or_change(self, seconds: float) -> bool:
         """Sleep ``seconds`` through `sleep`, or less if the state changes; True if it did."""

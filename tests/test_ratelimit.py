@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import time
 
 import pytest
@@ -162,6 +163,28 @@ async def test_a_queued_waiter_gives_up_at_its_deadline() -> None:
     assert await head
 
 
+async def test_a_queued_waiter_cancelled_as_the_gate_changes_stays_cancelled() -> None:
+    # CPython gh-86296: asyncio.wait_for, on 3.10 and 3.11, returns the inner result
+    # when a cancellation arrives in the same loop step that result did, swallowing
+    # it. The gate's state changes (a new 429) and the queued waiter is cancelled at
+    # once: the waiter must end cancelled, not go on waiting for its turn.
+    gate = RateLimitGate()
+    gate.pause(30)
+    head = asyncio.ensure_future(gate.wait(deadline=gate.clock() + 60))
+    behind = asyncio.ensure_future(gate.wait(deadline=gate.clock() + 60))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not head.done() and not behind.done()
+    gate.pause(30)  # wakes the queued waiter...
+    behind.cancel()  # ...and cancels it in the same step
+    await asyncio.wait({behind}, timeout=2)
+    assert behind.cancelled()
+    head.cancel()
+    await asyncio.gather(head, return_exceptions=True)
+    assert head.cancelled()
+    assert not gate._queue  # both left the queue
+
+
 # --- the client against scripted servers --------------------------------------------------
 
 
@@ -218,6 +241,31 @@ async def test_a_call_at_a_gate_closed_past_its_budget_fails_at_once_with_a_429(
     assert info.value.status == 429
     assert info.value.retry_after is not None and 29 < info.value.retry_after <= 30
     assert len(server.arrivals) == 1  # the second call never reached the server
+
+
+async def test_a_call_refused_by_the_clients_own_pace_is_honest_and_not_retried(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Not paused, only paced: the next turn is 5 s away and the call has 1 s. The
+    # refusal used to carry retry_after=None, so tenacity retried it after a backoff
+    # and logged a 429 the server never sent.
+    async with (
+        ScriptedServer(ok) as server,
+        client_for(server, RetryPolicy(max_retry_time=1)) as client,
+    ):
+        gate = client._gate
+        gate.interval = 5.0
+        gate._last_start = gate.clock()
+        assert gate.remaining() == 0  # no pause: pacing alone
+        with (
+            caplog.at_level(logging.DEBUG, logger="indica_async"),
+            pytest.raises(RateLimitError, match="client's own pacing") as info,
+        ):
+            await asyncio.wait_for(client.customers.get(1), timeout=10)
+        assert info.value.retry_after is not None and 4 < info.value.retry_after <= 5
+        assert client.stats.retries == 0 and client.stats.requests == 0
+        assert "retrying" not in caplog.text
+    assert server.arrivals == []
 
 
 @pytest.mark.parametrize(
