@@ -96,7 +96,6 @@ class AsyncIndicaClient:
             raise ConfigurationError("max_connections must be an int of at least 1")
         if type(max_response_size) is not int or max_response_size < 1:
             raise ConfigurationError("max_response_size must be an int of at least 1")
-        self._api_key = key
         # Only what CappedBody decompresses itself, in bounded steps.
         self._headers = {**build_headers(key), "Accept-Encoding": ACCEPT_ENCODING}
         self.base_url = check_base_url(base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
@@ -285,25 +284,23 @@ class AsyncIndicaClient:
         status, retry_after, body = response
         error = error_for_status(
             status,
-            body,
             method="GET",
             path=path,
             retry_after=retry_after,
             now=dt.datetime.now(dt.timezone.utc),
-            redact=(self._api_key,),
         )
         if error is None:
             self._gate.succeeded()
             return body
         if isinstance(error, RateLimitError):
             self.stats.rate_limited += 1
-            # The server's wait is honoured up to max_retry_after here too: the gate holds
+            # The gate caps the server's wait at max_retry_after (its max_wait): it holds
             # back every request of the client, so an uncapped Retry-After (an hour, or an
             # HTTP date rounded up to whole seconds) would stall them all beyond the policy.
             wait = (
                 error.retry_after if error.retry_after is not None else self.retry.initial_backoff
             )
-            self._gate.pause(min(wait, self.retry.max_retry_after))
+            self._gate.pause(wait)
         raise error
 
     async def _take_slot(self, slots: asyncio.Semaphore, deadline: float, path: str) -> None:

@@ -43,9 +43,6 @@ DEFAULT_MAX_LIMIT = 1000
 #: Requests one `iterate` keeps in flight at most.
 DEFAULT_CONCURRENCY = 8
 
-#: Characters of an error response's body kept on the exception.
-BODY_EXCERPT_CHARS = 200
-
 
 def _number(*, minimum: float, inclusive: bool, optional: bool = False) -> Any:
     """An attrs validator raising `ConfigurationError` (the SDK raises only its own errors)."""

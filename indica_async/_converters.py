@@ -212,6 +212,9 @@ def decode_customer_body(
     return customer
 
 
+# The two below serve no request path: they decode JSON already parsed (the sandbox's
+# records, samples built as dicts) with exactly the checks and error paths of the body
+# decoders, which is what the tests and the CLI's tests compare against.
 def decode_customer(obj: object, *, strict: bool = False) -> Customer:
     """Decode one customer from parsed JSON (dicts and lists), with the same checks."""
     customer: Customer = _convert(obj, Customer)

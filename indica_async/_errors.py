@@ -61,25 +61,17 @@ _T = TypeVar("_T", bound=BaseException)
 class IndicaError(Exception):
     """Base class of every exception raised by indica-async."""
 
-    __module__ = "indica_async"
-
 
 class ConfigurationError(IndicaError):
     """The client cannot be built as configured (no key, insecure URL, bad setting)."""
-
-    __module__ = "indica_async"
 
 
 class InvalidArgumentError(IndicaError, ValueError):
     """An argument is invalid; raised before any request is sent."""
 
-    __module__ = "indica_async"
-
 
 class ClientStateError(IndicaError, RuntimeError):
     """The client is closed, not yet opened, or used from a different event loop."""
-
-    __module__ = "indica_async"
 
 
 class WindowOverflowError(IndicaError):
@@ -89,8 +81,6 @@ class WindowOverflowError(IndicaError):
     the caller allowed, and ``server_cap`` the server's own cap on ``limit`` when one was
     detected below it (then no ``max_limit`` can help).
     """
-
-    __module__ = "indica_async"
 
     def __init__(
         self, day: dt.date, count: int, max_limit: int, *, server_cap: int | None = None
@@ -120,8 +110,6 @@ class APIError(IndicaError):
     ``method`` and ``path`` name the request (a path template where the path would hold
     personal data, never the key); ``window`` is the date window a walk was fetching.
     """
-
-    __module__ = "indica_async"
 
     def __init__(
         self,
@@ -184,8 +172,6 @@ class APIStatusError(APIError):
     the key or a customer's data. ``status`` is the HTTP status.
     """
 
-    __module__ = "indica_async"
-
     def __init__(
         self,
         message: str,
@@ -205,31 +191,21 @@ class APIStatusError(APIError):
 class BadRequestError(APIStatusError):
     """400 or 422: the server rejected the request's parameters."""
 
-    __module__ = "indica_async"
-
 
 class AuthenticationError(APIStatusError):
     """401: the API key is missing or wrong."""
-
-    __module__ = "indica_async"
 
 
 class PermissionDeniedError(APIStatusError):
     """403: the business's plan does not allow this endpoint (lookups need PRO)."""
 
-    __module__ = "indica_async"
-
 
 class NotFoundError(APIStatusError):
     """404: no such customer (or it was deleted)."""
 
-    __module__ = "indica_async"
-
 
 class RateLimitError(APIStatusError):
     """429: too many requests. ``retry_after`` is the server's wait in seconds, if given."""
-
-    __module__ = "indica_async"
 
     def __init__(
         self,
@@ -248,19 +224,13 @@ class RateLimitError(APIStatusError):
 class ServerError(APIStatusError):
     """5xx: the server failed."""
 
-    __module__ = "indica_async"
-
 
 class APIConnectionError(APIError):
     """The connection could not be made, was dropped, or the body was cut short."""
 
-    __module__ = "indica_async"
-
 
 class APITimeoutError(APIConnectionError):
     """No complete answer arrived within the timeout."""
-
-    __module__ = "indica_async"
 
 
 class DecodeError(APIError):
@@ -269,8 +239,6 @@ class DecodeError(APIError):
     ``field`` is the path of the offending field (``"address.zip"``, ``"[3].id"``) and
     ``expected`` the type wanted; the value itself is never included.
     """
-
-    __module__ = "indica_async"
 
     def __init__(
         self,
@@ -293,8 +261,6 @@ class ResponseTooLargeError(APIError):
     Reading stops there, so memory stays bounded; the call is not retried. ``limit``
     is the size, in bytes, that was exceeded.
     """
-
-    __module__ = "indica_async"
 
     def __init__(
         self,

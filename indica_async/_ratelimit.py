@@ -41,7 +41,7 @@ async def sleep(seconds: float) -> None:
 class RateLimitGate:
     """Paces every request of one client after the server rate-limits it.
 
-    A 429 closes the gate for the server's wait (the caller caps it at the policy's
+    A 429 closes the gate for the server's wait, capped at ``max_wait`` (the policy's
     ``max_retry_after``): every request of the client waits, not only the one that was
     refused. When it opens, requests leave one at a time, in the order they came, at
     least ``interval`` apart. The interval doubles with each 429 that still comes after
@@ -54,7 +54,7 @@ class RateLimitGate:
         self, *, clock: Callable[[], float] = time.monotonic, max_wait: float = float("inf")
     ) -> None:
         self.clock = clock
-        # The policy's cap on any wait (max_retry_after): the pace never exceeds it.
+        # The policy's cap on any wait (max_retry_after): no pause nor pace exceeds it.
         self._max_wait = max_wait
         self._until = 0.0
         self._last_start = -float("inf")
@@ -73,14 +73,15 @@ class RateLimitGate:
     # --- the rules (pure, on the clock) ----------------------------------------------
 
     def pause(self, seconds: float) -> None:
-        """Close the gate for ``seconds`` (never shortening a pause) and slow the pace.
+        """Close the gate for ``seconds``, at most ``max_wait`` (never shortening a
+        pause), and slow the pace.
 
         The pace doubles only for a 429 that arrives after the previous pause ended
         (the pace was still too fast); the others are the same burst, refused together.
         It never exceeds the longest wait the server asked for since pacing began.
         """
         self.pauses += 1
-        seconds = max(0.0, seconds)
+        seconds = min(max(0.0, seconds), self._max_wait)
         now = self.clock()
         if not self.interval:
             self.interval = seconds * _FIRST_PACE

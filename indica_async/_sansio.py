@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from typing import Final
 from urllib.parse import quote, urlsplit
 
-import orjson
 import yarl
 
 from ._errors import (
@@ -23,7 +22,6 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
-    DecodeError,
     InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
@@ -201,24 +199,20 @@ _STATUS_CLASSES: Final[Mapping[int, tuple[type[APIStatusError], str]]] = {
 
 def error_for_status(
     status: int,
-    body: bytes,
     *,
     method: str,
     path: str,
     retry_after: str | None = None,
     now: dt.datetime | None = None,
-    redact: tuple[str, ...] = (),
 ) -> APIStatusError | None:
     """The exception for an error status, or ``None`` for a 2xx.
 
     Its text comes only from what the SDK knows: the status, ``method`` and ``path``
-    (a template where the path holds personal data). Nothing of ``body`` is used: error
-    bodies are undocumented, so none can be proven free of the key or of a customer's
-    data (a 404 may echo the state ID looked up), and redacting a known secret misses
-    its escaped or split forms. ``body`` and ``redact`` are accepted for the caller's
-    convenience and ignored.
+    (a template where the path holds personal data). No body is taken: error bodies
+    are undocumented, so none can be proven free of the key or of a customer's data (a
+    404 may echo the state ID looked up), and redacting a known secret misses its
+    escaped or split forms. The client does not even read them.
     """
-    del body, redact
     if 200 <= status < 300:
         return None
     if status == 429:
@@ -236,45 +230,3 @@ def error_for_status(
     else:
         cls, message = _STATUS_CLASSES.get(status, (APIStatusError, "unexpected status"))
     return cls(message, status=status, method=method, path=path)
-
-
-def read_json(body: bytes) -> object:
-    """Parse a response body as JSON."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise DecodeError("response body is not valid JSON", field="$", expected="JSON") from None
-
-
-def read_list(data: object) -> list[object]:
-    """The customers of a list response: a bare array, or an object whose ``data`` is one."""
-    if isinstance(data, list):
-        return data
-    if isinstance(data, dict):
-        inner = data.get("data")
-        if isinstance(inner, list):
-            return inner
-        keys = ", ".join(sorted(map(str, data))[:20]) or "none"
-        raise DecodeError(
-            f"list response is an object without a 'data' array (top-level keys: {keys})",
-            field="data",
-            expected="array",
-        )
-    raise DecodeError(
-        f"list response is a JSON {_json_type(data)}, expected an array or an object "
-        "with a 'data' array",
-        field="$",
-        expected="array",
-    )
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return type(value).__name__

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import pickle
 import re
 import threading
+import traceback
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -447,6 +449,73 @@ async def test_an_error_body_is_never_read_so_a_bad_one_changes_nothing(
 
 
 # --- secrets ---------------------------------------------------------------------
+
+
+HOSTILE_KEY = "sk-indica-live-9f2c7e1a5b3d4f60aa71"
+SLASHED_KEY = "sk-live/9f2c7e1a5b3d/4f60aa71"
+STATE_ID = "CA-D8675309"
+
+
+def everything_about(error: BaseException) -> str:
+    """All an exception could show: str, repr, args, attributes and the traceback."""
+    try:
+        raise error
+    except BaseException as raised:
+        shown = traceback.format_exception(type(raised), raised, raised.__traceback__)
+    return "\n".join([str(error), repr(error), repr(error.args), repr(vars(error)), *shown])
+
+
+def _straddling(offset: int) -> bytes:
+    # The key starts a few bytes before ``offset``: a redaction that reads only the
+    # first ``offset`` bytes would cut it and leak its prefix.
+    return b"x" * (offset - 10) + HOSTILE_KEY.encode() + b" trailing"
+
+
+HOSTILE_BODIES = {
+    "echoed state id": f'{{"error":"no customer with state_id {STATE_ID}"}}'.encode(),
+    "key straddling byte 800": _straddling(800),
+    "key straddling byte 200": _straddling(200),
+    "JSON-escaped key": ('{"key":"' + HOSTILE_KEY.replace("-", "\\u002d") + '"}').encode(),
+    "key with escaped slashes": ('{"key":"' + SLASHED_KEY.replace("/", "\\/") + '"}').encode(),
+    "key in a header-ish line": f"GET /customers\r\nX-Api-Key: {HOSTILE_KEY}\r\n\r\n".encode(),
+    "key as a quoted header": f"{{'X-Api-Key': '{HOSTILE_KEY}'}}".encode(),
+    "a page of customers": b"["
+    + b",".join(b'{"id":%d,"email":"person%d@example.com"}' % (i, i) for i in range(50))
+    + b"]",
+    "html page": b"<html><body><h1>Bad Gateway</h1><p>person1@example.com</p></body></html>",
+}
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 418, 422, 429, 500, 503])
+@pytest.mark.parametrize("name", sorted(HOSTILE_BODIES))
+async def test_nothing_the_server_sent_reaches_an_error(
+    http: aioresponses, status: int, name: str
+) -> None:
+    # Moved from the sans-I/O tests when error_for_status stopped taking a body: the
+    # client never reads an error body, so none of it can reach the error.
+    http.get(
+        f"{BASE}/customers/state-id/{STATE_ID}",
+        status=status,
+        body=HOSTILE_BODIES[name],
+        headers={"Retry-After": "1"},
+    )
+    policy = RetryPolicy(max_retries=0)
+    async with AsyncIndicaClient(HOSTILE_KEY, base_url=BASE, retry=policy) as client:
+        with pytest.raises(indica_async.APIStatusError) as info:
+            await client.customers.get_by_state_id(STATE_ID)
+    error = info.value
+    text = everything_about(error)
+    copied = everything_about(pickle.loads(pickle.dumps(error)))
+    for shown in (text, copied):
+        # Neither the key, nor any run of 8 of its characters, nor the state ID.
+        for key in (HOSTILE_KEY, SLASHED_KEY):
+            assert not any(key[i : i + 8] in shown for i in range(len(key) - 7)), name
+        assert STATE_ID not in shown and "8675309" not in shown
+        assert "@example.com" not in shown and "Bad Gateway" not in shown
+        assert "/customers/state-id/{state_id}" in shown  # what the SDK knows is there
+    assert str(error).startswith(f"{status} ")
+    assert error.args == (error.message,)
+    assert not hasattr(error, "body")
 
 
 async def test_the_key_appears_in_no_error_and_no_log(

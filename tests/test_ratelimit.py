@@ -56,6 +56,14 @@ def test_a_pause_is_never_shortened(clock: FakeClock) -> None:
     assert gate.pauses == 2
 
 
+def test_a_pause_is_capped_at_max_wait_by_the_gate_alone(clock: FakeClock) -> None:
+    # The one place max_retry_after caps the server's wait for the whole client.
+    gate = RateLimitGate(clock=clock, max_wait=2)
+    gate.pause(3600)
+    assert gate.remaining() == 2
+    assert gate.interval <= 2
+
+
 def test_a_burst_of_429s_sets_the_pace_once_and_a_later_one_doubles_it(clock: FakeClock) -> None:
     gate = RateLimitGate(clock=clock)
     for _ in range(10):
