@@ -33,6 +33,8 @@ class LyingServer:
     base_url: str = ""
     requests: int = 0
     full_pages: int = 0
+    #: The window and limit of the page answered short (``short_full_page``), once sent.
+    shortened: tuple[dt.date, dt.date, int] | None = None
     held: list[web.Request] = attrs.field(factory=list)
     release: asyncio.Event = attrs.field(factory=asyncio.Event)
 
@@ -54,6 +56,7 @@ class LyingServer:
         if len(ids) == limit:
             if self.full_pages == self.short_full_page:
                 ids = ids[:-1]
+                self.shortened = (first, last, limit)
             self.full_pages += 1
         if self.repeat_in_page and ids:
             ids = [*ids, ids[0]]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gzip
 import threading
 import time
@@ -226,18 +227,22 @@ async def huge_honest(_: int, __: float, request: web.Request) -> web.StreamResp
     return await stream_zeros(request, chunked=False)
 
 
-BOMB = gzip_bomb(HOSTILE_TOTAL)
+@functools.cache
+def hostile_bomb() -> bytes:
+    """The bomb, built on first use: only the test that sends it pays for it."""
+    return gzip_bomb(HOSTILE_TOTAL)
 
 
 async def bomb_in_small_pieces(_: int, __: float, request: web.Request) -> web.StreamResponse:
+    bomb = hostile_bomb()
     response = web.StreamResponse(
         headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}
     )
     response.enable_chunked_encoding()
     await response.prepare(request)
     with contextlib.suppress(ConnectionError):
-        for start in range(0, len(BOMB), 1024):
-            await response.write(BOMB[start : start + 1024])
+        for start in range(0, len(bomb), 1024):
+            await response.write(bomb[start : start + 1024])
     return response
 
 
@@ -260,7 +265,7 @@ async def test_a_body_over_the_cap_ends_in_the_sdks_error_quickly_with_memory_bo
                 await asyncio.wait_for(c.customers.get(1), timeout=60)
         took = time.monotonic() - started
     assert info.value.limit == CAP and str(CAP) in str(info.value)
-    assert info.value.path == "/customers/{customer_id}" or info.value.path == "/customers/1"
+    assert info.value.path == "/customers/1"  # an id is no personal data: the real path
     assert len(server.arrivals) == 1  # never retried
     assert took < 5.0
     assert rss.delta < HOSTILE_TOTAL // 8, f"RSS rose {rss.delta / MiB:.0f} MiB"
