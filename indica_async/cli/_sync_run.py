@@ -14,6 +14,7 @@ import orjson
 from rich.console import Console
 from rich.progress import Progress as RichProgress
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..sync import (
     ChangeRecord,
@@ -39,6 +40,9 @@ def store_errors() -> Iterator[None]:
         yield
     except StoreError as exc:
         raise CLIError(str(exc), EXIT_FAILURE) from None
+    except SQLAlchemyError as exc:
+        # The class only: the message may quote the store's SQL and its data.
+        raise CLIError(f"the store failed: {type(exc).__name__}", EXIT_FAILURE) from None
 
 
 class _SyncBar:

@@ -1,0 +1,71 @@
+"""A store that fails: no customer value in any message, one line on the command line."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import SQLAlchemyError
+
+from indica_async import AsyncIndicaClient
+from indica_async.sandbox import Sandbox
+from indica_async.sync import Store, sync
+
+from ._cli import assert_clean, run
+from ._world import SINCE, TODAY, config
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    async with Sandbox(config(40)) as running:
+        yield running
+
+
+async def test_a_failed_write_never_carries_a_customer_value(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    db = str(tmp_path / "store.sqlite")
+    async with AsyncIndicaClient(sandbox.api_key, base_url=sandbox.base_url) as client:
+        async with Store(db) as store:
+            await sync(client, store, "shop", since=SINCE, today=TODAY)
+        with sqlite3.connect(db) as raw:
+            raw.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON staging "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        raw.close()
+        async with Store(db) as store:
+            with pytest.raises(SQLAlchemyError) as caught:
+                await sync(client, store, "shop", full=True, today=TODAY)
+            [_, failed] = await store.runs("shop")
+    assert failed.outcome == "failed" and failed.error and "refused" in failed.error
+    values = {
+        str(value)
+        for record in sandbox.records
+        for key, value in record.body.items()
+        if key in ("email", "phone", "first_name", "last_name") and value
+    }
+    assert values
+    for text in (str(caught.value), failed.error):
+        assert not [value for value in values if value in text], text
+
+
+async def test_a_store_with_damaged_pages_is_one_error_line(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    db = tmp_path / "store.sqlite"
+    code, _, err = await run(sandbox, "customers", "sync", "--db", str(db), "--since", "60d")
+    assert code == 0, err
+    data = bytearray(db.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    # The header (page 1's first 100 bytes) stays valid; every later page is garbage.
+    data[page:] = b"\xa5" * (len(data) - page)
+    db.write_bytes(bytes(data))
+    for args in (["customers", "sync", "--db", str(db)], ["customers", "changes", "--db", str(db)]):
+        code, out, err = await run(sandbox, *args)
+        assert (code, out) == (1, ""), err
+        assert_clean(err)
+        [line] = err.splitlines()
+        assert line.startswith("indica-async: error: the store failed: "), line
