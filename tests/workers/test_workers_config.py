@@ -80,6 +80,22 @@ def test_wrong_files_are_refused_with_the_reason(data: dict[str, object], messag
         parse_accounts(data, {})
 
 
+@pytest.mark.parametrize("keys", [True, False])
+@pytest.mark.parametrize("other", ["main_street", "Main Street", "MAIN-STREET"])
+def test_two_accounts_sharing_a_key_variable_are_refused(other: str, keys: bool) -> None:
+    data = {"accounts": {"main-street": {"api_key": "a"}, other: {"api_key": "b"}}}
+    env = {"INDICA_API_KEY__MAIN_STREET": "leaked"}
+
+    with pytest.raises(AccountConfigError) as caught:
+        parse_accounts(data, env, keys=keys)
+
+    assert str(caught.value) == (
+        f"accounts 'main-street' and {other!r} share the key variable "
+        "INDICA_API_KEY__MAIN_STREET: rename one"
+    )
+    assert "leaked" not in str(caught.value)
+
+
 def test_an_unknown_account_and_an_unreadable_file(tmp_path: Path) -> None:
     config = parse_accounts({"accounts": {"a": {"api_key": "k"}}}, {})
     with pytest.raises(AccountConfigError, match="no account 'b'"):
