@@ -13,7 +13,7 @@ from types import ModuleType
 import click
 
 from ._dates import DATE
-from ._exit import EXIT_OK, EXIT_USAGE, CLIError, say
+from ._exit import EXIT_USAGE, CLIError, say
 from ._running import run_async
 
 __all__ = ["report_command"]
@@ -64,7 +64,7 @@ def report_command(
     json_path: str | None,
     as_of: dt.date | None,
     quiet: bool,
-) -> int:
+) -> None:
     """New customers and their trend, customer types, expiring recommendations and state
     IDs (with the list of whom to contact), marketing reach, demographics, data quality
     and the last sync's changes: from the store, with no request to the API."""
@@ -82,4 +82,3 @@ def report_command(
     if not quiet:
         for line in [*engine.summary_lines(report), *written]:
             say(line)
-    return EXIT_OK

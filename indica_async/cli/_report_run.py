@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import orjson
 
 from ..report import Report, build_report, render_html, write_action_list_csv
 from ..sync import Store, StoreError
+from ._atomic import replacing
 from ._sync_run import store_errors
 
 __all__ = ["load_report", "store_errors", "summary_lines", "write_outputs"]
@@ -81,17 +83,23 @@ async def load_report(db: str, account: str, *, today: dt.date) -> Report:
 def write_outputs(
     report: Report, *, output: str, action_list_csv: str | None, json_path: str | None
 ) -> list[str]:
-    """Write the page (and the CSV and JSON asked for); the lines saying where."""
+    """Write the page (and the CSV and JSON asked for), all or none; the lines saying where."""
     lines = []
-    with open(output, "w", encoding="utf-8") as out:
-        out.write(render_html(report))
-    lines.append(f"report written to {output}")
-    if action_list_csv is not None:
-        with open(action_list_csv, "w", encoding="utf-8", newline="") as out:
-            rows = write_action_list_csv(report, out)
-        lines.append(f"action list: {rows:,} rows (personal data) written to {action_list_csv}")
-    if json_path is not None:
-        with open(json_path, "wb") as binary:
-            binary.write(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2))
-        lines.append(f"figures written to {json_path}")
+    with contextlib.ExitStack() as stack:
+        # Every file is opened before any is written: one that cannot be leaves none.
+        page = stack.enter_context(replacing(output, "w", encoding="utf-8"))
+        csv_file = (
+            None
+            if action_list_csv is None
+            else stack.enter_context(replacing(action_list_csv, "w", encoding="utf-8", newline=""))
+        )
+        json_file = None if json_path is None else stack.enter_context(replacing(json_path, "wb"))
+        page.write(render_html(report))
+        lines.append(f"report written to {output}")
+        if csv_file is not None:
+            rows = write_action_list_csv(report, csv_file)
+            lines.append(f"action list: {rows:,} rows (personal data) written to {action_list_csv}")
+        if json_file is not None:
+            json_file.write(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2))
+            lines.append(f"figures written to {json_path}")
     return lines

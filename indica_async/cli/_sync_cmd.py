@@ -160,6 +160,6 @@ def changes_command(
             )
             sys.stdout.buffer.flush()
         else:
-            with open(output, "wb") as out:
+            with engine.replacing(output) as out:
                 count = run_async(engine.write_changes(db, account, since, run_id, fmt, out))
             say(f"{count:,} changes written to {output} in {time.monotonic() - started:.1f} s")

@@ -25,10 +25,18 @@ from ..sync import (
     SyncReport,
     sync,
 )
+from ._atomic import replacing
 from ._connect import Connection, open_client
 from ._exit import EXIT_FAILURE, CLIError
 
-__all__ = ["CHANGE_COLUMNS", "store_errors", "summary", "sync_with_progress", "write_changes"]
+__all__ = [
+    "CHANGE_COLUMNS",
+    "replacing",
+    "store_errors",
+    "summary",
+    "sync_with_progress",
+    "write_changes",
+]
 
 #: The columns of ``changes --format csv``; ``before``/``after`` hold JSON objects.
 CHANGE_COLUMNS = ("run", "customer_id", "kind", "fields", "before", "after")

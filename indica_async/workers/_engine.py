@@ -51,6 +51,7 @@ __all__ = [
     "WorkerSettings",
     "account_lock",
     "build_app",
+    "check_database",
     "conninfo",
     "enqueue_accounts",
     "ensure_schema",
@@ -75,6 +76,8 @@ _CONTEXT: Final = "indica_async"
 #: Advisory lock keys ("INDW" + n): the schema's creator, and the stalled-job sweeper.
 _SCHEMA_LOCK: Final = 0x494E445701
 _SWEEPER_LOCK: Final = 0x494E445702
+#: Seconds a connection to PostgreSQL may take before the database counts as unreachable.
+CONNECT_TIMEOUT: Final = 5
 
 
 def conninfo(db: str) -> str:
@@ -88,6 +91,21 @@ def conninfo(db: str) -> str:
             "workers need a PostgreSQL store (postgresql://...): the queue lives there too"
         )
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def check_database(db: str) -> None:
+    """Connect to ``db`` once; `StoreError` naming host:port if that fails within
+    `CONNECT_TIMEOUT` seconds (procrastinate's pool would retry for 30 s)."""
+    info = conninfo(db)
+    try:
+        connection = await psycopg.AsyncConnection.connect(info, connect_timeout=CONNECT_TIMEOUT)
+    except psycopg.OperationalError:
+        url = make_url(db)
+        where = f"{url.host or 'localhost'}:{url.port or 5432}"
+        raise StoreError(
+            f"cannot connect to PostgreSQL at {where} (tried for up to {CONNECT_TIMEOUT} s)"
+        ) from None
+    await connection.close()
 
 
 def account_lock(account: str) -> str:
@@ -163,7 +181,12 @@ async def _sync_account(
 def build_app(db: str) -> procrastinate.App:
     """A procrastinate app on ``db`` with the account-sync task, not yet open."""
     app = procrastinate.App(
-        connector=procrastinate.PsycopgConnector(conninfo=conninfo(db), min_size=1, max_size=4)
+        connector=procrastinate.PsycopgConnector(
+            conninfo=conninfo(db),
+            min_size=1,
+            max_size=4,
+            kwargs={"connect_timeout": CONNECT_TIMEOUT},
+        )
     )
     app.task(
         name=SYNC_TASK,
@@ -319,6 +342,7 @@ async def run_worker(
     if app is None:
         options["queues"] = [QUEUE]
         app = build_app(db)
+    await check_database(db)
     async with app.open_async():
         await ensure_schema(app, db)
         sweeper = asyncio.create_task(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -69,3 +70,25 @@ async def test_a_store_with_damaged_pages_is_one_error_line(
         assert_clean(err)
         [line] = err.splitlines()
         assert line.startswith("indica-async: error: the store failed: "), line
+
+
+async def test_outputs_that_cannot_be_written_are_one_error_line(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    db = str(tmp_path / "store.sqlite")
+    code, _, err = await run(sandbox, "customers", "sync", "--db", db, "--since", "60d")
+    assert code == 0, err
+    nowhere = str(tmp_path / "nodir" / "out")
+    cases = [
+        ["customers", "changes", "--db", db, "--output", nowhere],
+        ["customers", "report", "--db", db, "--output", nowhere],
+        ["customers", "report", "--db", db, "-o", str(tmp_path / "r.html"), "--json", nowhere],
+    ]
+    for args in cases:
+        code, out, err = await run(sandbox, *args)
+        assert (code, out) == (1, ""), err
+        assert_clean(err)
+        [line] = err.splitlines()
+        assert line == f"indica-async: error: cannot write {nowhere}: no such file or directory"
+    # Nothing half-written is left: not the page whose JSON could not be written either.
+    assert sorted(os.listdir(tmp_path)) == ["store.sqlite"]

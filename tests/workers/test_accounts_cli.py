@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from pathlib import Path
 
 import asyncpg
+from conftest import SilentServer
 
 from indica_async.workers import SYNC_TASK
 
@@ -86,9 +88,10 @@ async def test_refusals_say_what_is_wrong(tmp_path: Path) -> None:
         2,
         "indica-async: error: no accounts file: pass --accounts FILE or set INDICA_ACCOUNTS_FILE\n",
     )
-    assert path == (2, "indica-async: error: workers need a postgresql:// URL for --db\n")
+    # A store that cannot be used is status 1, as for customers sync (docs/sync.md).
+    assert path == (1, "indica-async: error: workers need a postgresql:// URL for --db\n")
     assert sqlite == (
-        2,
+        1,
         "indica-async: error: workers need a PostgreSQL store (postgresql://...): the queue "
         "lives there too\n",
     )
@@ -97,3 +100,25 @@ async def test_refusals_say_what_is_wrong(tmp_path: Path) -> None:
         "indica-async: error: account 'two' has no API key: set INDICA_API_KEY__TWO or "
         "api_key in the file\n",
     )
+
+
+async def test_an_unreachable_database_is_one_line_naming_it(
+    silent_server: SilentServer, tmp_path: Path
+) -> None:
+    accounts = str(_accounts(tmp_path))
+    refused = socket.socket()
+    refused.bind(("127.0.0.1", 0))
+    closed_port = refused.getsockname()[1]
+    refused.close()
+    env = {"INDICA_API_KEY__TWO": "k2"}
+    for command, port in (("sync-all", silent_server.port), ("worker", closed_port)):
+        db = f"postgresql://u@127.0.0.1:{port}/x"
+        # Well under procrastinate's 30 s pool timeout: the connection attempt is bounded.
+        code, out = await asyncio.wait_for(
+            _run("accounts", command, "--db", db, "--accounts", accounts, env=env), 20
+        )
+        assert (code, out) == (
+            1,
+            f"indica-async: error: cannot connect to PostgreSQL at 127.0.0.1:{port} "
+            "(tried for up to 5 s)\n",
+        )
