@@ -81,7 +81,12 @@ async def load_report(db: str, account: str, *, today: dt.date) -> Report:
 
 
 def write_outputs(
-    report: Report, *, output: str, action_list_csv: str | None, json_path: str | None
+    report: Report,
+    *,
+    output: str,
+    action_list_csv: str | None,
+    json_path: str | None,
+    json_action_list: bool = False,
 ) -> list[str]:
     """Write the page (and the CSV and JSON asked for), all or none; the lines saying where."""
     lines = []
@@ -100,6 +105,8 @@ def write_outputs(
             rows = write_action_list_csv(report, csv_file)
             lines.append(f"action list: {rows:,} rows (personal data) written to {action_list_csv}")
         if json_file is not None:
-            json_file.write(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2))
-            lines.append(f"figures written to {json_path}")
+            data = report.to_json(action_list=json_action_list)
+            json_file.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+            with_list = " and the action list (personal data)" if json_action_list else ""
+            lines.append(f"figures{with_list} written to {json_path}")
     return lines
