@@ -38,7 +38,7 @@ from procrastinate.worker import Worker
 from sqlalchemy.engine import make_url
 
 from .._client import AsyncIndicaClient
-from ..sync import Store, StoreError, sync
+from ..sync import RunInProgressError, Store, StoreError, sync
 from ._config import AccountConfigError, AccountsConfig, load_accounts
 
 __all__ = [
@@ -143,12 +143,15 @@ def _accounts_reader(path: str) -> Callable[[], AccountsConfig]:
 
 
 class _SyncRetry(procrastinate.RetryStrategy):
-    """Retry what may pass (a busy account, the network, the API); not a wrong config."""
+    """Retry what may pass (a busy account, the network, the API); not a wrong config
+    nor a store that cannot be used (no ``since`` for a first run, a foreign store)."""
 
     def get_retry_decision(
         self, *, exception: BaseException, job: procrastinate.jobs.Job
     ) -> RetryDecision | None:
         if isinstance(exception, AccountConfigError):
+            return None
+        if isinstance(exception, StoreError) and not isinstance(exception, RunInProgressError):
             return None
         return super().get_retry_decision(exception=exception, job=job)
 

@@ -7,9 +7,15 @@ import os
 from pathlib import Path
 
 import pytest
+from procrastinate.jobs import Job
 
+from indica_async import APIConnectionError
+from indica_async.sync import ForeignStoreError, NoStoreError, RunInProgressError, StoreError
 from indica_async.workers import (
+    QUEUE,
+    SYNC_TASK,
     AccountConfigError,
+    build_app,
     key_variable,
     load_accounts,
     parse_accounts,
@@ -133,3 +139,26 @@ def test_a_worker_rereads_the_file_only_when_it_changed(tmp_path: Path) -> None:
     path.unlink()
     with pytest.raises(AccountConfigError, match="cannot read the accounts file"):
         read()
+
+
+@pytest.mark.parametrize(
+    ("exception", "retried"),
+    [
+        (RunInProgressError("busy"), True),
+        (APIConnectionError("down"), True),
+        (OSError("reset"), True),
+        (AccountConfigError("no key"), False),
+        (StoreError("the first sync of an account needs since"), False),
+        (ForeignStoreError("not ours"), False),
+        (NoStoreError("no store"), False),
+    ],
+)
+def test_a_job_is_retried_only_for_what_may_pass(exception: Exception, retried: bool) -> None:
+    app = build_app("postgresql://u@127.0.0.1:9/x")  # never connected: no I/O here
+    task = app.tasks[SYNC_TASK]
+    assert task.retry_strategy is not None
+    job = Job(queue=QUEUE, lock=None, queueing_lock=None, task_name=SYNC_TASK, attempts=0)
+
+    decision = task.retry_strategy.get_retry_decision(exception=exception, job=job)
+
+    assert (decision is not None) is retried
