@@ -9,8 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from indica_async import AsyncIndicaClient, WindowOverflowError
-from indica_async.sandbox import Sandbox, SandboxConfig, SandboxRecord, SandboxRecords
-from indica_async.sandbox._changes import mutate
+from indica_async.sandbox import Sandbox, SandboxConfig, SandboxRecord, SandboxRecords, mutate
 from indica_async.sync import RunInProgressError, Store, StoreError, sync
 
 from ._world import OLD, SINCE, TODAY, config, truth, until
