@@ -69,14 +69,16 @@ def summary_lines(report: Report) -> list[str]:
 
 
 async def load_report(db: str, account: str, *, today: dt.date) -> Report:
-    """Build the report from the store; an unknown account is an error unless the store
-    holds no account at all (then the report says it is empty)."""
+    """Build the report from the store; an account with no completed sync is unknown, an
+    error unless the store holds no account at all (then the report says it is empty)."""
     async with Store(db, create=False) as store:
-        accounts = [found.name for found in await store.accounts()]
-        if accounts and account not in accounts:
-            raise StoreError(
-                f"no account named {account!r} in the store (it holds: {', '.join(accounts)})"
-            )
+        every = await store.accounts()
+        # A failed first run records its account too (to keep its error): a mistyped
+        # --account must not pass for a real one.
+        synced = [found.name for found in every if found.synced_through is not None]
+        if every and account not in synced:
+            holds = ", ".join(synced) or "no account synced yet"
+            raise StoreError(f"no account named {account!r} in the store (it holds: {holds})")
         return await build_report(store, account, today=today)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import SQLAlchemyError
 
-from indica_async import AsyncIndicaClient
+from indica_async import AsyncIndicaClient, AuthenticationError
 from indica_async.sandbox import Sandbox
 from indica_async.sync import Store, sync
 
@@ -92,3 +92,40 @@ async def test_outputs_that_cannot_be_written_are_one_error_line(
         assert line == f"indica-async: error: cannot write {nowhere}: no such file or directory"
     # Nothing half-written is left: not the page whose JSON could not be written either.
     assert sorted(os.listdir(tmp_path)) == ["store.sqlite"]
+
+
+async def test_an_account_whose_only_run_failed_is_unknown_to_the_report(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    db, page = str(tmp_path / "store.sqlite"), tmp_path / "r.html"
+    async with (
+        AsyncIndicaClient(sandbox.api_key, base_url=sandbox.base_url) as client,
+        AsyncIndicaClient("not-the-key", base_url=sandbox.base_url) as wrong,
+        Store(db) as store,
+    ):
+        await sync(client, store, "shop", since=SINCE, today=TODAY)
+        with pytest.raises(AuthenticationError):
+            await sync(wrong, store, "shpo", since=SINCE, today=TODAY)
+        [failed] = await store.runs("shpo")  # the failure is kept, with its error
+        assert failed.outcome == "failed"
+
+    code, out, err = await run(
+        sandbox, "customers", "report", "--db", db, "--account", "shpo", "-o", str(page)
+    )
+
+    assert (code, out) == (1, ""), err
+    assert err == ("indica-async: error: no account named 'shpo' in the store (it holds: shop)\n")
+    assert not page.exists()
+
+
+async def test_changes_quiet_prints_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
+    db, target = str(tmp_path / "store.sqlite"), tmp_path / "changes.jsonl"
+    code, _, err = await run(sandbox, "customers", "sync", "--db", db, "--since", "60d")
+    assert code == 0, err
+
+    loud = await run(sandbox, "customers", "changes", "--db", db, "-o", str(target))
+    quiet = await run(sandbox, "customers", "changes", "--db", db, "-o", str(target), "-q")
+
+    assert loud[0] == 0 and loud[2].startswith(f"indica-async: 40 changes written to {target}")
+    assert quiet == (0, "", "")
+    assert len(target.read_text().splitlines()) == 40
