@@ -125,7 +125,8 @@ class WorkerSettings:
 
 def _accounts_reader(path: str) -> Callable[[], AccountsConfig]:
     """``load_accounts(path)``, parsed again only when the file has changed: a file of
-    10,000 accounts is not parsed for each of 10,000 jobs."""
+    10,000 accounts is not parsed for each of 10,000 jobs. Blocking (a stat, maybe a
+    parse): jobs call it in a thread, several at once."""
     cache: dict[tuple[int, int], AccountsConfig] = {}
 
     def read() -> AccountsConfig:
@@ -134,10 +135,12 @@ def _accounts_reader(path: str) -> Callable[[], AccountsConfig]:
         except OSError:
             return load_accounts(path)  # raises the reason
         stamp = (status.st_mtime_ns, status.st_size)
-        if stamp not in cache:
+        found = cache.get(stamp)
+        if found is None:
+            found = load_accounts(path)
             cache.clear()
-            cache[stamp] = load_accounts(path)
-        return cache[stamp]
+            cache[stamp] = found
+        return found
 
     return read
 
@@ -160,7 +163,8 @@ async def _sync_account(
     context: procrastinate.JobContext, account: str, full: bool = False
 ) -> dict[str, Any]:
     settings: WorkerSettings = context.additional_context[_CONTEXT]
-    found = settings.accounts().get(account)
+    # Off the loop: the worker's other jobs keep running while the file is read.
+    found = (await asyncio.to_thread(settings.accounts)).get(account)
     async with (
         AsyncIndicaClient(found.api_key, base_url=found.base_url) as client,
         # A store per job: its small connection pool is the job's alone.
@@ -330,7 +334,7 @@ async def run_worker(
     path = os.fspath(accounts_file)
     conninfo(db)
     accounts = _accounts_reader(path)
-    accounts()  # a wrong file fails the worker at start, not each job
+    await asyncio.to_thread(accounts)  # a wrong file fails the worker at start, not each job
     # Our own app runs our queue only: a database shared with other procrastinate apps
     # keeps their jobs. The user's app runs every queue, its own tasks' too.
     options: WorkerOptions = {
