@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -122,3 +123,23 @@ async def test_an_unreachable_database_is_one_line_naming_it(
             f"indica-async: error: cannot connect to PostgreSQL at 127.0.0.1:{port} "
             "(tried for up to 5 s)\n",
         )
+
+
+async def test_ctrl_c_while_enqueueing_is_one_line_and_130(
+    silent_server: SilentServer, tmp_path: Path
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-W", "default", "-m", "indica_async", "accounts", "sync-all",
+        "--db", f"postgresql://u@127.0.0.1:{silent_server.port}/x",
+        "--accounts", str(_accounts(tmp_path)),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    for _ in range(1000):  # until it is waiting on the database
+        if silent_server.accepted:
+            break
+        await asyncio.sleep(0.01)
+    assert silent_server.accepted
+    process.send_signal(signal.SIGINT)
+    out, _ = await asyncio.wait_for(process.communicate(), 20)
+
+    assert (process.returncode, out.decode()) == (130, "indica-async: interrupted\n")
