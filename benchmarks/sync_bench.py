@@ -40,8 +40,7 @@ def _spec(customers: int) -> tuple[dt.date, dt.date]:
 
 def _serve(customers: int, add: int) -> None:
     """Child: serve ``customers`` (plus ``add`` created today) until killed."""
-    from indica_async.sandbox import SandboxConfig, generate_customers, serve
-    from indica_async.sandbox._changes import add_customers
+    from indica_async.sandbox import SandboxConfig, add_customers, generate_customers, serve
 
     start, end = _spec(customers)
     config = SandboxConfig(customers=customers, start_date=start, end_date=end)

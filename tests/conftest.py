@@ -6,6 +6,8 @@
   aiohttp's and asyncio's), with the text of each record as it would be written.
 - ``resources``: the process's open file descriptors, TCP connections and pending tasks,
   counted so a test can check that nothing was left open.
+- ``postgres_server``, ``postgres_database``, ``store_target``: from ``_postgres.py``,
+  one PostgreSQL server per session for every suite.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from collections.abc import AsyncIterator
 import attrs
 import psutil
 import pytest
+from _postgres import postgres_database, postgres_server, store_target
+
+__all__ = ["postgres_database", "postgres_server", "store_target"]
 
 #: Every logger whose records could carry request details: captured at DEBUG.
 DEBUG_LOGGERS = (

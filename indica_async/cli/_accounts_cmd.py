@@ -6,21 +6,24 @@ they run, so the rest of the command line neither needs nor loads them.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
+from collections.abc import Coroutine
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ._exit import EXIT_OK, EXIT_USAGE, CLIError, say
+from ._exit import EXIT_FAILURE, EXIT_USAGE, CLIError, say
+from ._running import run_async
 
 if TYPE_CHECKING:
     from ..workers import EnqueueReport
 
 __all__ = ["accounts_group"]
+
+T = TypeVar("T")
 
 _DB_HELP = "The PostgreSQL database holding the store and the job queue (postgresql://...)."
 _ACCOUNTS_HELP = (
@@ -48,12 +51,22 @@ def _accounts_file(given: str | None) -> str:
     return path
 
 
-def _user_errors(workers: ModuleType, exc: Exception) -> CLIError | None:
+def _run(workers: ModuleType, coro: Coroutine[Any, Any, T]) -> T:
+    """`run_async` (Ctrl-C: one line, exit 130), with the workers' expected failures
+    as one-line errors: the accounts file 2, the store or its database 1."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from ..sync import StoreError
 
-    if isinstance(exc, (workers.AccountConfigError, StoreError, ValueError)):
-        return CLIError(str(exc), EXIT_USAGE)
-    return None
+    try:
+        return run_async(coro)
+    except (workers.AccountConfigError, ValueError) as exc:
+        raise CLIError(str(exc), EXIT_USAGE) from None
+    except StoreError as exc:
+        raise CLIError(str(exc), EXIT_FAILURE) from None
+    except SQLAlchemyError as exc:
+        # The class only: the message may quote the store's SQL and its data.
+        raise CLIError(f"the store failed: {type(exc).__name__}", EXIT_FAILURE) from None
 
 
 @click.group("accounts")
@@ -66,7 +79,7 @@ def accounts_group() -> None:
 @click.option("--accounts", "accounts_path", metavar="FILE", help=_ACCOUNTS_HELP)
 @click.option("--full", is_flag=True, help="Full runs: changed and deleted customers too.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary.")
-def sync_all_command(db: str, accounts_path: str | None, full: bool, quiet: bool) -> int:
+def sync_all_command(db: str, accounts_path: str | None, full: bool, quiet: bool) -> None:
     """Queue one sync run for every account of the accounts file, except those with a
     run still waiting or running."""
     workers = _workers()
@@ -76,24 +89,18 @@ def sync_all_command(db: str, accounts_path: str | None, full: bool, quiet: bool
         app = workers.build_app(db)
         # Enqueueing needs the names only: the machine that runs it needs no key.
         accounts = workers.load_accounts(path, keys=False)
+        await workers.check_database(db)
         async with app.open_async():
             await workers.ensure_schema(app, db)
             report: EnqueueReport = await workers.enqueue_accounts(app, accounts, full=full)
             return report
 
-    try:
-        report = asyncio.run(enqueue())
-    except Exception as exc:
-        error = _user_errors(workers, exc)
-        if error is None:
-            raise
-        raise error from None
+    report = _run(workers, enqueue())
     if not quiet:
         say(
             f"{len(report.queued):,} accounts queued, "
             f"{len(report.already_queued):,} already in the queue"
         )
-    return EXIT_OK
 
 
 @accounts_group.command("worker")
@@ -133,7 +140,7 @@ def worker_command(
     heartbeat: float,
     stalled_after: float,
     until_empty: bool,
-) -> int:
+) -> None:
     """Run queued account syncs, several at once, until SIGTERM or Ctrl-C (running
     syncs finish first; a second Ctrl-C stops at once, and those runs change nothing)."""
     workers = _workers()
@@ -147,21 +154,15 @@ def worker_command(
         logger = logging.getLogger(logger_name)
         logger.addHandler(handler)
         logger.setLevel(level)
-    try:
-        asyncio.run(
-            workers.run_worker(
-                db,
-                path,
-                concurrency=concurrency,
-                name=name,
-                heartbeat=heartbeat,
-                stalled_after=stalled_after,
-                wait=not until_empty,
-            )
-        )
-    except Exception as exc:
-        error = _user_errors(workers, exc)
-        if error is None:
-            raise
-        raise error from None
-    return EXIT_OK
+    _run(
+        workers,
+        workers.run_worker(
+            db,
+            path,
+            concurrency=concurrency,
+            name=name,
+            heartbeat=heartbeat,
+            stalled_after=stalled_after,
+            wait=not until_empty,
+        ),
+    )

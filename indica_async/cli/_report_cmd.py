@@ -13,7 +13,7 @@ from types import ModuleType
 import click
 
 from ._dates import DATE
-from ._exit import EXIT_OK, EXIT_USAGE, CLIError, say
+from ._exit import EXIT_USAGE, CLIError, say
 from ._running import run_async
 
 __all__ = ["report_command"]
@@ -48,7 +48,17 @@ def _engine() -> ModuleType:
     help="Also write every expiring recommendation and state ID, with names and contacts "
     "(personal data), as CSV.",
 )
-@click.option("--json", "json_path", metavar="PATH", help="Also write every figure as JSON.")
+@click.option(
+    "--json",
+    "json_path",
+    metavar="PATH",
+    help="Also write every figure as JSON (aggregates only, no action list).",
+)
+@click.option(
+    "--json-action-list",
+    is_flag=True,
+    help="Put the action list, with names and contacts (personal data), in the --json file too.",
+)
 @click.option(
     "--as-of", type=DATE, help="The day the report is made for (expiries, ages). [default: today]"
 )
@@ -62,12 +72,15 @@ def report_command(
     output: str,
     action_list_csv: str | None,
     json_path: str | None,
+    json_action_list: bool,
     as_of: dt.date | None,
     quiet: bool,
-) -> int:
+) -> None:
     """New customers and their trend, customer types, expiring recommendations and state
     IDs (with the list of whom to contact), marketing reach, demographics, data quality
     and the last sync's changes: from the store, with no request to the API."""
+    if json_action_list and json_path is None:
+        raise click.UsageError("--json-action-list needs --json PATH", ctx)
     outputs = [path for path in (output, action_list_csv, json_path) if path is not None]
     if "://" not in db and any(os.path.abspath(path) == os.path.abspath(db) for path in outputs):
         raise click.UsageError("an output file may not be the store itself", ctx)
@@ -77,9 +90,12 @@ def report_command(
     with engine.store_errors():
         report = run_async(engine.load_report(db, account, today=as_of or dt.date.today()))
     written = engine.write_outputs(
-        report, output=output, action_list_csv=action_list_csv, json_path=json_path
+        report,
+        output=output,
+        action_list_csv=action_list_csv,
+        json_path=json_path,
+        json_action_list=json_action_list,
     )
     if not quiet:
         for line in [*engine.summary_lines(report), *written]:
             say(line)
-    return EXIT_OK

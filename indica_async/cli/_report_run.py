@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import orjson
 
 from ..report import Report, build_report, render_html, write_action_list_csv
 from ..sync import Store, StoreError
+from ._atomic import replacing
 from ._sync_run import store_errors
 
 __all__ = ["load_report", "store_errors", "summary_lines", "write_outputs"]
@@ -67,31 +69,46 @@ def summary_lines(report: Report) -> list[str]:
 
 
 async def load_report(db: str, account: str, *, today: dt.date) -> Report:
-    """Build the report from the store; an unknown account is an error unless the store
-    holds no account at all (then the report says it is empty)."""
+    """Build the report from the store; an account with no completed sync is unknown, an
+    error unless the store holds no account at all (then the report says it is empty)."""
     async with Store(db, create=False) as store:
-        accounts = [found.name for found in await store.accounts()]
-        if accounts and account not in accounts:
-            raise StoreError(
-                f"no account named {account!r} in the store (it holds: {', '.join(accounts)})"
-            )
+        every = await store.accounts()
+        # A failed first run records its account too (to keep its error): a mistyped
+        # --account must not pass for a real one.
+        synced = [found.name for found in every if found.synced_through is not None]
+        if every and account not in synced:
+            holds = ", ".join(synced) or "no account synced yet"
+            raise StoreError(f"no account named {account!r} in the store (it holds: {holds})")
         return await build_report(store, account, today=today)
 
 
 def write_outputs(
-    report: Report, *, output: str, action_list_csv: str | None, json_path: str | None
+    report: Report,
+    *,
+    output: str,
+    action_list_csv: str | None,
+    json_path: str | None,
+    json_action_list: bool = False,
 ) -> list[str]:
-    """Write the page (and the CSV and JSON asked for); the lines saying where."""
+    """Write the page (and the CSV and JSON asked for), all or none; the lines saying where."""
     lines = []
-    with open(output, "w", encoding="utf-8") as out:
-        out.write(render_html(report))
-    lines.append(f"report written to {output}")
-    if action_list_csv is not None:
-        with open(action_list_csv, "w", encoding="utf-8", newline="") as out:
-            rows = write_action_list_csv(report, out)
-        lines.append(f"action list: {rows:,} rows (personal data) written to {action_list_csv}")
-    if json_path is not None:
-        with open(json_path, "wb") as binary:
-            binary.write(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2))
-        lines.append(f"figures written to {json_path}")
+    with contextlib.ExitStack() as stack:
+        # Every file is opened before any is written: one that cannot be leaves none.
+        page = stack.enter_context(replacing(output, "w", encoding="utf-8"))
+        csv_file = (
+            None
+            if action_list_csv is None
+            else stack.enter_context(replacing(action_list_csv, "w", encoding="utf-8", newline=""))
+        )
+        json_file = None if json_path is None else stack.enter_context(replacing(json_path, "wb"))
+        page.write(render_html(report))
+        lines.append(f"report written to {output}")
+        if csv_file is not None:
+            rows = write_action_list_csv(report, csv_file)
+            lines.append(f"action list: {rows:,} rows (personal data) written to {action_list_csv}")
+        if json_file is not None:
+            data = report.to_json(action_list=json_action_list)
+            json_file.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+            with_list = " and the action list (personal data)" if json_action_list else ""
+            lines.append(f"figures{with_list} written to {json_path}")
     return lines

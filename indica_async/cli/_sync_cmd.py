@@ -136,6 +136,7 @@ def sync_command(
     help="One JSON object a line, or CSV (fields joined by ';', values as JSON).",
 )
 @click.option("--output", "-o", default="-", show_default=True, metavar="PATH|-")
+@click.option("--quiet", "-q", is_flag=True, help="No summary line.")
 @click.pass_context
 def changes_command(
     ctx: click.Context,
@@ -146,6 +147,7 @@ def changes_command(
     run_id: int | None,
     fmt: str,
     output: str,
+    quiet: bool,
 ) -> None:
     """Every recorded change, one record each: run, customer_id, kind (new, changed,
     deleted, missing, restored), fields, before, after."""
@@ -160,6 +162,7 @@ def changes_command(
             )
             sys.stdout.buffer.flush()
         else:
-            with open(output, "wb") as out:
+            with engine.replacing(output) as out:
                 count = run_async(engine.write_changes(db, account, since, run_id, fmt, out))
-            say(f"{count:,} changes written to {output} in {time.monotonic() - started:.1f} s")
+            if not quiet:
+                say(f"{count:,} changes written to {output} in {time.monotonic() - started:.1f} s")

@@ -14,6 +14,7 @@ import orjson
 from rich.console import Console
 from rich.progress import Progress as RichProgress
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..sync import (
     ChangeRecord,
@@ -24,10 +25,18 @@ from ..sync import (
     SyncReport,
     sync,
 )
+from ._atomic import replacing
 from ._connect import Connection, open_client
 from ._exit import EXIT_FAILURE, CLIError
 
-__all__ = ["CHANGE_COLUMNS", "store_errors", "summary", "sync_with_progress", "write_changes"]
+__all__ = [
+    "CHANGE_COLUMNS",
+    "replacing",
+    "store_errors",
+    "summary",
+    "sync_with_progress",
+    "write_changes",
+]
 
 #: The columns of ``changes --format csv``; ``before``/``after`` hold JSON objects.
 CHANGE_COLUMNS = ("run", "customer_id", "kind", "fields", "before", "after")
@@ -39,6 +48,9 @@ def store_errors() -> Iterator[None]:
         yield
     except StoreError as exc:
         raise CLIError(str(exc), EXIT_FAILURE) from None
+    except SQLAlchemyError as exc:
+        # The class only: the message may quote the store's SQL and its data.
+        raise CLIError(f"the store failed: {type(exc).__name__}", EXIT_FAILURE) from None
 
 
 class _SyncBar:

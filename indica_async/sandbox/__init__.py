@@ -13,6 +13,13 @@ what it saw::
 """
 
 from ._accounts import MultiAccountSandbox, SandboxAccount
+from ._changes import (
+    SandboxChanges,
+    add_customers,
+    change_customers,
+    delete_customers,
+    mutate,
+)
 from ._command import main
 from ._config import (
     DEFAULT_API_KEY,
@@ -60,12 +67,17 @@ __all__ = [
     "Plan",
     "Sandbox",
     "SandboxAccount",
+    "SandboxChanges",
     "SandboxConfig",
     "SandboxRecord",
     "SandboxRecords",
     "SandboxStats",
+    "add_customers",
+    "change_customers",
+    "delete_customers",
     "generate_customers",
     "main",
+    "mutate",
     "run_server",
     "serve",
 ]

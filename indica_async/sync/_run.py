@@ -574,23 +574,30 @@ async def _confirm_unlisted(
     records, updates = [], []
     for row, verdict in zip(rows, verdicts, strict=True):
         if isinstance(verdict, bytes):
-            # Listed nowhere in the range, yet there: keep it, and any change to it.
-            if content_hash(verdict) != content_hash(row.data.encode()):
-                names, before, after = diff_fields(orjson.loads(row.data), orjson.loads(verdict))
-                records.append(
-                    _change_row(
-                        account_id, run_id, row.customer_id, "changed", names, before, after
-                    )
-                )
-                updates.append(
-                    {
-                        "key": row.customer_id,
-                        "data": verdict.decode(),
-                        "hash": content_hash(verdict),
-                        "status": "active",
-                        "status_run": None,
-                    }
-                )
+            # Listed nowhere in the range, yet there: keep it, and any change to it. A
+            # missing one is restored (one record, with the fields that changed), as a
+            # customer listed again is.
+            restored = row.status != "active"
+            same = content_hash(verdict) == content_hash(row.data.encode())
+            if same and not restored:
+                continue
+            names, before, after = diff_fields(orjson.loads(row.data), orjson.loads(verdict))
+            kind = "restored" if restored else "changed"
+            records.append(
+                _change_row(account_id, run_id, row.customer_id, kind, names, before, after)
+            )
+            updates.append(
+                {
+                    "key": row.customer_id,
+                    "data": verdict.decode(),
+                    "hash": content_hash(verdict),
+                    "status": "active",
+                    "status_run": run_id if restored else None,
+                }
+            )
+            if restored:
+                counts.restored += 1
+            else:
                 counts.changed += 1
             continue
         if verdict == row.status:

@@ -184,11 +184,14 @@ class Store:
                 await asyncio.to_thread(_create_sqlite_file, path)
             # A file connection per checkout: SQLite connections are cheap, and none
             # is left holding the file between runs.
-            engine = create_async_engine(self._url, poolclass=NullPool)
+            # hide_parameters: a failed statement's message would carry customer rows.
+            engine = create_async_engine(self._url, poolclass=NullPool, hide_parameters=True)
             event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
             event.listen(engine.sync_engine, "begin", _on_sqlite_begin)
         else:
-            engine = create_async_engine(self._url, pool_size=2, max_overflow=4)
+            engine = create_async_engine(
+                self._url, pool_size=2, max_overflow=4, hide_parameters=True
+            )
         self._engine = engine
         try:
             await self._prepare()

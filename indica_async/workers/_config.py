@@ -161,11 +161,19 @@ def parse_accounts(
     if not isinstance(accounts, Mapping) or not accounts:
         raise AccountConfigError("the accounts file lists no accounts ([accounts.NAME])")
     found = []
+    variables: dict[str, str] = {}
     for name, values in accounts.items():
         if not isinstance(values, Mapping):
             raise AccountConfigError(f"account {name!r} must be a table of settings")
         if not 1 <= len(name) <= 200:
             raise AccountConfigError("an account name is 1 to 200 characters")
+        # One variable for two accounts would sync one with the other's key.
+        other = variables.setdefault(key_variable(name), name)
+        if other != name:
+            raise AccountConfigError(
+                f"accounts {other!r} and {name!r} share the key variable "
+                f"{key_variable(name)}: rename one"
+            )
         found.append(_settings(name, {**defaults, **values}, env, keys=keys))
     return AccountsConfig(tuple(found))
 

@@ -38,7 +38,7 @@ from procrastinate.worker import Worker
 from sqlalchemy.engine import make_url
 
 from .._client import AsyncIndicaClient
-from ..sync import Store, StoreError, sync
+from ..sync import RunInProgressError, Store, StoreError, sync
 from ._config import AccountConfigError, AccountsConfig, load_accounts
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "WorkerSettings",
     "account_lock",
     "build_app",
+    "check_database",
     "conninfo",
     "enqueue_accounts",
     "ensure_schema",
@@ -75,6 +76,8 @@ _CONTEXT: Final = "indica_async"
 #: Advisory lock keys ("INDW" + n): the schema's creator, and the stalled-job sweeper.
 _SCHEMA_LOCK: Final = 0x494E445701
 _SWEEPER_LOCK: Final = 0x494E445702
+#: Seconds a connection to PostgreSQL may take before the database counts as unreachable.
+CONNECT_TIMEOUT: Final = 5
 
 
 def conninfo(db: str) -> str:
@@ -88,6 +91,21 @@ def conninfo(db: str) -> str:
             "workers need a PostgreSQL store (postgresql://...): the queue lives there too"
         )
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def check_database(db: str) -> None:
+    """Connect to ``db`` once; `StoreError` naming host:port if that fails within
+    `CONNECT_TIMEOUT` seconds (procrastinate's pool would retry for 30 s)."""
+    info = conninfo(db)
+    try:
+        connection = await psycopg.AsyncConnection.connect(info, connect_timeout=CONNECT_TIMEOUT)
+    except psycopg.OperationalError:
+        url = make_url(db)
+        where = f"{url.host or 'localhost'}:{url.port or 5432}"
+        raise StoreError(
+            f"cannot connect to PostgreSQL at {where} (tried for up to {CONNECT_TIMEOUT} s)"
+        ) from None
+    await connection.close()
 
 
 def account_lock(account: str) -> str:
@@ -107,7 +125,8 @@ class WorkerSettings:
 
 def _accounts_reader(path: str) -> Callable[[], AccountsConfig]:
     """``load_accounts(path)``, parsed again only when the file has changed: a file of
-    10,000 accounts is not parsed for each of 10,000 jobs."""
+    10,000 accounts is not parsed for each of 10,000 jobs. Blocking (a stat, maybe a
+    parse): jobs call it in a thread, several at once."""
     cache: dict[tuple[int, int], AccountsConfig] = {}
 
     def read() -> AccountsConfig:
@@ -116,21 +135,26 @@ def _accounts_reader(path: str) -> Callable[[], AccountsConfig]:
         except OSError:
             return load_accounts(path)  # raises the reason
         stamp = (status.st_mtime_ns, status.st_size)
-        if stamp not in cache:
+        found = cache.get(stamp)
+        if found is None:
+            found = load_accounts(path)
             cache.clear()
-            cache[stamp] = load_accounts(path)
-        return cache[stamp]
+            cache[stamp] = found
+        return found
 
     return read
 
 
 class _SyncRetry(procrastinate.RetryStrategy):
-    """Retry what may pass (a busy account, the network, the API); not a wrong config."""
+    """Retry what may pass (a busy account, the network, the API); not a wrong config
+    nor a store that cannot be used (no ``since`` for a first run, a foreign store)."""
 
     def get_retry_decision(
         self, *, exception: BaseException, job: procrastinate.jobs.Job
     ) -> RetryDecision | None:
         if isinstance(exception, AccountConfigError):
+            return None
+        if isinstance(exception, StoreError) and not isinstance(exception, RunInProgressError):
             return None
         return super().get_retry_decision(exception=exception, job=job)
 
@@ -139,7 +163,8 @@ async def _sync_account(
     context: procrastinate.JobContext, account: str, full: bool = False
 ) -> dict[str, Any]:
     settings: WorkerSettings = context.additional_context[_CONTEXT]
-    found = settings.accounts().get(account)
+    # Off the loop: the worker's other jobs keep running while the file is read.
+    found = (await asyncio.to_thread(settings.accounts)).get(account)
     async with (
         AsyncIndicaClient(found.api_key, base_url=found.base_url) as client,
         # A store per job: its small connection pool is the job's alone.
@@ -163,7 +188,12 @@ async def _sync_account(
 def build_app(db: str) -> procrastinate.App:
     """A procrastinate app on ``db`` with the account-sync task, not yet open."""
     app = procrastinate.App(
-        connector=procrastinate.PsycopgConnector(conninfo=conninfo(db), min_size=1, max_size=4)
+        connector=procrastinate.PsycopgConnector(
+            conninfo=conninfo(db),
+            min_size=1,
+            max_size=4,
+            kwargs={"connect_timeout": CONNECT_TIMEOUT},
+        )
     )
     app.task(
         name=SYNC_TASK,
@@ -304,7 +334,7 @@ async def run_worker(
     path = os.fspath(accounts_file)
     conninfo(db)
     accounts = _accounts_reader(path)
-    accounts()  # a wrong file fails the worker at start, not each job
+    await asyncio.to_thread(accounts)  # a wrong file fails the worker at start, not each job
     # Our own app runs our queue only: a database shared with other procrastinate apps
     # keeps their jobs. The user's app runs every queue, its own tasks' too.
     options: WorkerOptions = {
@@ -319,6 +349,7 @@ async def run_worker(
     if app is None:
         options["queues"] = [QUEUE]
         app = build_app(db)
+    await check_database(db)
     async with app.open_async():
         await ensure_schema(app, db)
         sweeper = asyncio.create_task(

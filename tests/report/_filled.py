@@ -9,8 +9,7 @@ import attrs
 
 from indica_async import AsyncIndicaClient
 from indica_async.report import Report, build_report
-from indica_async.sandbox import Sandbox, SandboxConfig
-from indica_async.sandbox._changes import SandboxChanges, mutate
+from indica_async.sandbox import Sandbox, SandboxChanges, SandboxConfig, mutate
 from indica_async.sync import Store, sync
 
 TODAY = dt.date.today()

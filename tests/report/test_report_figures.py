@@ -3,13 +3,17 @@ same figures counted in plain Python from the sandbox's ground truth."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import time
 from collections import Counter
+from typing import Any
 
 import attrs
 import pytest
 
-from indica_async.report import build_report
+from indica_async.report import _scan, build_report
 from indica_async.sync import Store
 
 from . import _truth as truth
@@ -127,3 +131,37 @@ async def test_an_empty_store_gives_an_empty_report(store_target: str) -> None:
     assert attrs.asdict(report.data_quality) == dict.fromkeys(attrs.asdict(report.data_quality), 0)
     assert report.changes.last_run is None
     assert json.loads(json.dumps(report.to_json()))["empty"] is True
+
+
+async def test_the_event_loop_keeps_running_while_customers_are_counted(
+    filled: Filled, store_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticks = 0
+    seen_during_counting: list[int] = []
+    count = _scan._count
+
+    def slow_count(*args: Any) -> None:
+        # A batch as slow as a large one: does the loop run meanwhile?
+        before = ticks
+        time.sleep(0.05)
+        count(*args)
+        seen_during_counting.append(ticks - before)
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.001)
+            ticks += 1
+
+    monkeypatch.setattr(_scan, "_count", slow_count)
+    running = asyncio.create_task(ticker())
+    try:
+        async with Store(store_target) as store:
+            report = await build_report(store, "shop", today=TODAY)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+    assert report == filled.report  # the same figures, counted off the loop
+    assert seen_during_counting and max(seen_during_counting) > 0, seen_during_counting

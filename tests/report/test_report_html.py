@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import attrs
+import orjson
 import pytest
 
 from indica_async.report import action_list_csv, build_report, render_html
@@ -168,11 +169,26 @@ async def test_the_command_writes_the_page_csv_and_json(filled: Filled, tmp_path
     assert "Traceback" not in text and "Warning" not in text
     assert out.read_text(encoding="utf-8") == render_html(filled.report)
     assert table.read_text(encoding="utf-8") == action_list_csv(filled.report)
-    assert figures.stat().st_size > 0
+    # --json is the figures alone: the action list (personal data) only when asked for.
+    assert orjson.loads(figures.read_bytes()) == filled.report.to_json(action_list=False)
+    assert f"figures written to {figures}" in text
     for written in (text, out.read_text(), figures.read_text()):
         assert "key-that-must-not-appear" not in written
         assert "open_api" not in written
     assert not [value for value in _personal_values(filled) if value in text]
+    assert not [value for value in _personal_values(filled) if value in figures.read_text()]
+
+    with_list = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "indica_async", "customers", "report",
+        "--db", os.fspath(store), "--account", "shop", "--as-of", TODAY.isoformat(),
+        "--output", os.fspath(out), "--json", os.fspath(figures), "--json-action-list",
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(with_list.communicate(), 90)
+    assert with_list.returncode == 0, err.decode()
+    assert f"figures and the action list (personal data) written to {figures}" in err.decode()
+    assert orjson.loads(figures.read_bytes()) == filled.report.to_json()
+    assert filled.report.expirations.action_list
 
     missing = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "indica_async", "customers", "report", "--db",

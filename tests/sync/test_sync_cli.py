@@ -12,8 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from indica_async.sandbox import Sandbox
-from indica_async.sandbox._changes import mutate
+from indica_async.sandbox import Sandbox, mutate
 from indica_async.sync import Store
 
 from ._cli import assert_clean, run, start

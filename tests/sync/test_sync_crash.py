@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from indica_async import AsyncIndicaClient
-from indica_async.sandbox import Sandbox
-from indica_async.sandbox._changes import mutate
+from indica_async.sandbox import Sandbox, mutate
 from indica_async.sync import Store, sync
 from indica_async.sync._schema import metadata
 

@@ -9,8 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from indica_async import AsyncIndicaClient, WindowOverflowError
-from indica_async.sandbox import Sandbox, SandboxConfig
-from indica_async.sandbox._changes import mutate
+from indica_async.sandbox import Sandbox, SandboxConfig, SandboxRecord, SandboxRecords, mutate
 from indica_async.sync import RunInProgressError, Store, StoreError, sync
 
 from ._world import OLD, SINCE, TODAY, config, truth, until
@@ -163,6 +162,50 @@ async def test_without_lookups_unlisted_customers_are_missing_until_confirmed(
     assert await _changes(store, "shop", confirmed.run_id) == {
         "deleted": dict.fromkeys(removed.deleted, ())
     }
+
+
+async def test_a_missing_customer_found_by_lookup_is_restored(
+    sandbox: Sandbox, client: AsyncIndicaClient, store: Store
+) -> None:
+    original = sandbox.records
+    await sync(client, store, "shop", since=SINCE, today=TODAY)
+    removed = mutate(original, delete=2, day=TODAY, before=OLD, seed=4)
+    basic = SandboxConfig(plan="basic", api_key=sandbox.api_key)
+    async with (
+        Sandbox(basic, records=removed.records) as lookups_forbidden,
+        AsyncIndicaClient(sandbox.api_key, base_url=lookups_forbidden.base_url) as basic_client,
+    ):
+        gone = await sync(basic_client, store, "shop", full=True, today=TODAY)
+    assert gone.missing == 2
+    same, edited = removed.deleted
+    # Both exist again, but created before the account's range: no walk lists them, a
+    # lookup finds them. One as it was, one with another email.
+    moved = []
+    for record in original:
+        if record.id in (same, edited):
+            body = record.body
+            if record.id == edited:
+                body = {**body, "email": "found.again@example.com"}
+            record = SandboxRecord.from_body(SINCE - dt.timedelta(days=5), body)
+        moved.append(record)
+    found = SandboxRecords.from_records(sorted(moved, key=lambda r: (r.created, r.id)))
+    sandbox.set_records(found)
+
+    back = await sync(client, store, "shop", full=True, today=TODAY)
+
+    assert (back.restored, back.changed, back.missing, back.deleted) == (2, 0, 0, 0)
+    changes = [change async for change in store.changes("shop", run=back.run_id)]
+    assert {(c.customer_id, c.kind, c.fields) for c in changes} == {
+        (same, "restored", ()),
+        (edited, "restored", ("email",)),
+    }
+    [edit] = [c for c in changes if c.customer_id == edited]
+    assert edit.after == {"email": "found.again@example.com"}
+    statuses = await store.statuses("shop")
+    assert (statuses[same], statuses[edited]) == ("active", "active")
+    assert await store.customers("shop") == truth(found)
+    again = await sync(client, store, "shop", full=True, today=TODAY)
+    assert (again.restored, again.changed, again.missing) == (0, 0, 0)
 
 
 async def test_accounts_never_see_each_other(

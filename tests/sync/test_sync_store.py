@@ -14,8 +14,13 @@ import pytest
 
 import indica_async.sync
 from indica_async import AsyncIndicaClient, NotFoundError
-from indica_async.sandbox import Sandbox, generate_customers
-from indica_async.sandbox._changes import add_customers, change_customers, mutate
+from indica_async.sandbox import (
+    Sandbox,
+    add_customers,
+    change_customers,
+    generate_customers,
+    mutate,
+)
 from indica_async.sync import ForeignStoreError, Store, StoreError
 from indica_async.sync._diff import diff_fields
 from indica_async.sync._run import _plan

@@ -1,11 +1,7 @@
-"""Fixtures of the workers suite: the sync suite's throwaway PostgreSQL server, reused.
-
-The server fixture lives in ``tests/sync/conftest.py``, and the ground truth's shape
-in ``tests/sync/_world.py``; both are loaded from there by path (not copied, and
-without putting ``tests/sync`` on ``sys.path``, where its conftest would shadow
-``tests/conftest.py``), so both suites start PostgreSQL the same way and skip the same
-way where the machine has no server binaries. Test modules import the world as
-``_sync_world``.
+"""The workers suite shares the sync suite's ground truth: ``tests/sync/_world.py``,
+loaded by path (not copied, and without putting ``tests/sync`` on ``sys.path``) and
+imported by test modules as ``_sync_world``. The PostgreSQL server is
+``tests/_postgres.py``'s, registered once for every suite by ``tests/conftest.py``.
 """
 
 from __future__ import annotations
@@ -29,7 +25,3 @@ def _load(name: str, filename: str) -> ModuleType:
 
 
 _load("_sync_world", "_world.py")
-_sync_fixtures = _load("_sync_fixtures", "conftest.py")
-
-postgres_server = _sync_fixtures.postgres_server
-postgres_database = _sync_fixtures.postgres_database

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import socket
 import sys
 from pathlib import Path
 
 import asyncpg
+from conftest import SilentServer
 
 from indica_async.workers import SYNC_TASK
 
@@ -86,9 +89,10 @@ async def test_refusals_say_what_is_wrong(tmp_path: Path) -> None:
         2,
         "indica-async: error: no accounts file: pass --accounts FILE or set INDICA_ACCOUNTS_FILE\n",
     )
-    assert path == (2, "indica-async: error: workers need a postgresql:// URL for --db\n")
+    # A store that cannot be used is status 1, as for customers sync (docs/sync.md).
+    assert path == (1, "indica-async: error: workers need a postgresql:// URL for --db\n")
     assert sqlite == (
-        2,
+        1,
         "indica-async: error: workers need a PostgreSQL store (postgresql://...): the queue "
         "lives there too\n",
     )
@@ -97,3 +101,45 @@ async def test_refusals_say_what_is_wrong(tmp_path: Path) -> None:
         "indica-async: error: account 'two' has no API key: set INDICA_API_KEY__TWO or "
         "api_key in the file\n",
     )
+
+
+async def test_an_unreachable_database_is_one_line_naming_it(
+    silent_server: SilentServer, tmp_path: Path
+) -> None:
+    accounts = str(_accounts(tmp_path))
+    refused = socket.socket()
+    refused.bind(("127.0.0.1", 0))
+    closed_port = refused.getsockname()[1]
+    refused.close()
+    env = {"INDICA_API_KEY__TWO": "k2"}
+    for command, port in (("sync-all", silent_server.port), ("worker", closed_port)):
+        db = f"postgresql://u@127.0.0.1:{port}/x"
+        # Well under procrastinate's 30 s pool timeout: the connection attempt is bounded.
+        code, out = await asyncio.wait_for(
+            _run("accounts", command, "--db", db, "--accounts", accounts, env=env), 20
+        )
+        assert (code, out) == (
+            1,
+            f"indica-async: error: cannot connect to PostgreSQL at 127.0.0.1:{port} "
+            "(tried for up to 5 s)\n",
+        )
+
+
+async def test_ctrl_c_while_enqueueing_is_one_line_and_130(
+    silent_server: SilentServer, tmp_path: Path
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-W", "default", "-m", "indica_async", "accounts", "sync-all",
+        "--db", f"postgresql://u@127.0.0.1:{silent_server.port}/x",
+        "--accounts", str(_accounts(tmp_path)),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    for _ in range(1000):  # until it is waiting on the database
+        if silent_server.accepted:
+            break
+        await asyncio.sleep(0.01)
+    assert silent_server.accepted
+    process.send_signal(signal.SIGINT)
+    out, _ = await asyncio.wait_for(process.communicate(), 20)
+
+    assert (process.returncode, out.decode()) == (130, "indica-async: interrupted\n")

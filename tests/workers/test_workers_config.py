@@ -7,9 +7,15 @@ import os
 from pathlib import Path
 
 import pytest
+from procrastinate.jobs import Job
 
+from indica_async import APIConnectionError
+from indica_async.sync import ForeignStoreError, NoStoreError, RunInProgressError, StoreError
 from indica_async.workers import (
+    QUEUE,
+    SYNC_TASK,
     AccountConfigError,
+    build_app,
     key_variable,
     load_accounts,
     parse_accounts,
@@ -80,6 +86,22 @@ def test_wrong_files_are_refused_with_the_reason(data: dict[str, object], messag
         parse_accounts(data, {})
 
 
+@pytest.mark.parametrize("keys", [True, False])
+@pytest.mark.parametrize("other", ["main_street", "Main Street", "MAIN-STREET"])
+def test_two_accounts_sharing_a_key_variable_are_refused(other: str, keys: bool) -> None:
+    data = {"accounts": {"main-street": {"api_key": "a"}, other: {"api_key": "b"}}}
+    env = {"INDICA_API_KEY__MAIN_STREET": "leaked"}
+
+    with pytest.raises(AccountConfigError) as caught:
+        parse_accounts(data, env, keys=keys)
+
+    assert str(caught.value) == (
+        f"accounts 'main-street' and {other!r} share the key variable "
+        "INDICA_API_KEY__MAIN_STREET: rename one"
+    )
+    assert "leaked" not in str(caught.value)
+
+
 def test_an_unknown_account_and_an_unreadable_file(tmp_path: Path) -> None:
     config = parse_accounts({"accounts": {"a": {"api_key": "k"}}}, {})
     with pytest.raises(AccountConfigError, match="no account 'b'"):
@@ -117,3 +139,26 @@ def test_a_worker_rereads_the_file_only_when_it_changed(tmp_path: Path) -> None:
     path.unlink()
     with pytest.raises(AccountConfigError, match="cannot read the accounts file"):
         read()
+
+
+@pytest.mark.parametrize(
+    ("exception", "retried"),
+    [
+        (RunInProgressError("busy"), True),
+        (APIConnectionError("down"), True),
+        (OSError("reset"), True),
+        (AccountConfigError("no key"), False),
+        (StoreError("the first sync of an account needs since"), False),
+        (ForeignStoreError("not ours"), False),
+        (NoStoreError("no store"), False),
+    ],
+)
+def test_a_job_is_retried_only_for_what_may_pass(exception: Exception, retried: bool) -> None:
+    app = build_app("postgresql://u@127.0.0.1:9/x")  # never connected: no I/O here
+    task = app.tasks[SYNC_TASK]
+    assert task.retry_strategy is not None
+    job = Job(queue=QUEUE, lock=None, queueing_lock=None, task_name=SYNC_TASK, attempts=0)
+
+    decision = task.retry_strategy.get_retry_decision(exception=exception, job=job)
+
+    assert (decision is not None) is retried
