@@ -33,7 +33,14 @@ import aiohttp
 import attrs
 import click
 
-from .. import DEFAULT_BASE_URL, AsyncIndicaClient, RetryPolicy
+from .. import (
+    DEFAULT_BASE_URL,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_LIMIT,
+    DEFAULT_MAX_LIMIT,
+    AsyncIndicaClient,
+    RetryPolicy,
+)
 from ..sandbox import DEFAULT_CUSTOMERS, Distribution, FaultConfig, Sandbox, SandboxConfig
 from ._exit import EXIT_AUTH, EXIT_REMOTE, CLIError, say
 
@@ -44,6 +51,7 @@ __all__ = [
     "SandboxOptions",
     "connection_options",
     "open_client",
+    "walk_options",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -176,6 +184,39 @@ def _connection(ctx: click.Context, params: dict[str, Any]) -> Connection:
         verbose=params["verbose"],
         sandbox=sandbox,
     )
+
+
+def walk_options(command: F) -> F:
+    """Add the window walk's ``--limit``, ``--max-limit`` and ``--concurrency``."""
+    options = [
+        click.option(
+            "--limit",
+            type=click.IntRange(min=1),
+            default=DEFAULT_LIMIT,
+            show_default=True,
+            metavar="N",
+            help="Customers asked per request.",
+        ),
+        click.option(
+            "--max-limit",
+            type=click.IntRange(min=1),
+            default=DEFAULT_MAX_LIMIT,
+            show_default=True,
+            metavar="N",
+            help="The largest limit asked for when re-fetching a window or day found full.",
+        ),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(min=1),
+            default=DEFAULT_CONCURRENCY,
+            show_default=True,
+            metavar="N",
+            help="Requests in flight at most.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def connection_options(command: F) -> F:

@@ -9,8 +9,7 @@ from typing import Any, cast
 
 import click
 
-from .. import DEFAULT_CONCURRENCY, DEFAULT_LIMIT, DEFAULT_MAX_LIMIT
-from ._connect import Connection, connection_options
+from ._connect import Connection, connection_options, walk_options
 from ._dates import DATE, DATE_FORMS
 from ._exit import say
 from ._export import ExportJob, run_export, summary_lines
@@ -55,30 +54,7 @@ def _failure_note(job: ExportJob) -> Callable[[], str]:
 @click.command("export")
 @click.option("--start-date", required=True, type=DATE, help=f"First creation day: {DATE_FORMS}.")
 @click.option("--end-date", required=True, type=DATE, help="Last creation day (inclusive).")
-@click.option(
-    "--limit",
-    type=click.IntRange(min=1),
-    default=DEFAULT_LIMIT,
-    show_default=True,
-    metavar="N",
-    help="Customers asked per request.",
-)
-@click.option(
-    "--max-limit",
-    type=click.IntRange(min=1),
-    default=DEFAULT_MAX_LIMIT,
-    show_default=True,
-    metavar="N",
-    help="The largest limit asked for when re-fetching a window or day found full.",
-)
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1),
-    default=DEFAULT_CONCURRENCY,
-    show_default=True,
-    metavar="N",
-    help="Requests in flight at most.",
-)
+@walk_options
 @click.option(
     "--format",
     "fmt",

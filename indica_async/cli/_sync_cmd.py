@@ -13,8 +13,7 @@ from types import ModuleType
 
 import click
 
-from .. import DEFAULT_CONCURRENCY, DEFAULT_LIMIT, DEFAULT_MAX_LIMIT
-from ._connect import Connection, connection_options
+from ._connect import Connection, connection_options, walk_options
 from ._dates import DATE
 from ._exit import EXIT_USAGE, CLIError, say
 from ._running import run_async, sdk_warnings
@@ -57,30 +56,7 @@ def _engine() -> ModuleType:
 @click.option(
     "--wait", is_flag=True, help="Wait for a run in progress on the account instead of failing."
 )
-@click.option(
-    "--limit",
-    type=click.IntRange(min=1),
-    default=DEFAULT_LIMIT,
-    show_default=True,
-    metavar="N",
-    help="Customers asked per request.",
-)
-@click.option(
-    "--max-limit",
-    type=click.IntRange(min=1),
-    default=DEFAULT_MAX_LIMIT,
-    show_default=True,
-    metavar="N",
-    help="The largest limit asked for when re-fetching a window or day found full.",
-)
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1),
-    default=DEFAULT_CONCURRENCY,
-    show_default=True,
-    metavar="N",
-    help="Requests in flight at most.",
-)
+@walk_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress display and no summary.")
 @connection_options
 def sync_command(
