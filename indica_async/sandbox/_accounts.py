@@ -15,7 +15,6 @@ Each account keeps its own latency, faults, rate limit, plan and counters
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from types import TracebackType
 from typing import Final
 
 import attrs
@@ -24,7 +23,7 @@ from aiohttp import web
 from ._config import SandboxConfig
 from ._data import generate_customers
 from ._records import SandboxRecord, SandboxRecords
-from ._server import API_PREFIX, _Api, _Handler
+from ._server import _Api, _Handler, _LoopbackServer
 from ._stats import SandboxStats
 
 __all__ = ["MultiAccountSandbox", "SandboxAccount"]
@@ -61,7 +60,7 @@ def _account(
     return SandboxAccount(SandboxConfig(api_key=key), records)
 
 
-class MultiAccountSandbox:
+class MultiAccountSandbox(_LoopbackServer):
     """A local IndicaOnline double for many accounts, on ``127.0.0.1`` while open.
 
     ``accounts`` maps each API key to what it serves: a `SandboxConfig` (customers
@@ -82,25 +81,11 @@ class MultiAccountSandbox:
             key: _account(key, given) for key, given in accounts.items()
         }
         """Every account by its API key: config, ground truth (``records``) and stats."""
-        self._host = host
-        self._port = port
         self._apis: dict[str, _Api] = {}
         self._nobody = _Api(
             SandboxConfig(api_key=_NOBODY), SandboxRecords.from_records([]), SandboxStats()
         )
-        self._runner: web.AppRunner | None = None
-        self._bound: tuple[str, int] | None = None
-        self._closed = False
-
-    @property
-    def base_url(self) -> str:
-        """``http://HOST:PORT/open_api/v2.3``; available once started."""
-        if self._bound is None or self._runner is None:
-            raise RuntimeError("the sandbox is not running")
-        host, port = self._bound
-        if ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{port}{API_PREFIX}"
+        super().__init__(host=host, port=port)
 
     @property
     def requests(self) -> int:
@@ -133,39 +118,9 @@ class MultiAccountSandbox:
 
     async def start(self) -> None:
         """Bind the port and start serving every account."""
-        if self._runner is not None or self._closed:
-            raise RuntimeError("a sandbox is started once")
+        self._check_startable()
         for key, account in self.accounts.items():
             api = _Api(account.config, account.records, account.stats)
             account._api = api
             self._apis[key] = api
-        runner = web.AppRunner(self._application(), access_log=None, handle_signals=False)
-        await runner.setup()
-        self._runner = runner
-        try:
-            site = web.TCPSite(runner, self._host, self._port)
-            await site.start()
-        except BaseException:
-            await self.aclose()
-            raise
-        host, port = runner.addresses[0][:2]
-        self._bound = (str(host), int(port))
-
-    async def aclose(self) -> None:
-        """Stop serving and release the port."""
-        self._closed = True
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> MultiAccountSandbox:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+        await self._serve(self._application())

@@ -11,7 +11,7 @@ import signal
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import date
 from types import TracebackType
-from typing import Final
+from typing import Final, TypeVar
 
 import orjson
 from aiohttp import web
@@ -231,7 +231,79 @@ def _as_records(records: SandboxRecords | Iterable[SandboxRecord]) -> SandboxRec
     return SandboxRecords.from_records(records)
 
 
-class Sandbox:
+_S = TypeVar("_S", bound="_LoopbackServer")
+
+
+class _LoopbackServer:
+    """What every sandbox shares: the port, the base URL, started once, closed once."""
+
+    def __init__(self, *, host: str, port: int) -> None:
+        self._host = host
+        self._port = port
+        self._runner: web.AppRunner | None = None
+        self._bound: tuple[str, int] | None = None
+        self._closed = False
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT/open_api/v2.3``; available once started."""
+        host, port = self._address()
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{port}{API_PREFIX}"
+
+    @property
+    def port(self) -> int:
+        """The port the sandbox listens on (the one chosen, for port 0); once started."""
+        return self._address()[1]
+
+    def _address(self) -> tuple[str, int]:
+        if self._bound is None or self._runner is None:
+            raise RuntimeError("the sandbox is not running")
+        return self._bound
+
+    def _check_startable(self) -> None:
+        if self._runner is not None or self._closed:
+            raise RuntimeError("a sandbox is started once")
+
+    async def _serve(self, app: web.Application) -> None:
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        self._runner = runner
+        try:
+            site = web.TCPSite(runner, self._host, self._port)
+            await site.start()
+        except BaseException:
+            await self.aclose()
+            raise
+        host, port = runner.addresses[0][:2]
+        self._bound = (str(host), int(port))
+
+    async def start(self) -> None:
+        """Bind the port and start serving."""
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Stop serving and release the port."""
+        self._closed = True
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self: _S) -> _S:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class Sandbox(_LoopbackServer):
     """A local IndicaOnline double, serving on ``127.0.0.1`` while the context is open.
 
     ``async with Sandbox(SandboxConfig(customers=500)) as sandbox:`` then point a client
@@ -253,78 +325,25 @@ class Sandbox:
         self.records = generate_customers(self.config) if records is None else _as_records(records)
         """The ground truth: every customer served, sorted by ``(created, id)``."""
         self.stats = SandboxStats()
-        self._host = host
-        self._port = port
-        self._runner: web.AppRunner | None = None
         self._api: _Api | None = None
-        self._bound: tuple[str, int] | None = None
-        self._closed = False
+        super().__init__(host=host, port=port)
 
     @property
     def api_key(self) -> str:
         """The key the sandbox accepts in ``X-Api-Key``."""
         return self.config.api_key
 
-    @property
-    def base_url(self) -> str:
-        """``http://HOST:PORT/open_api/v2.3``; available once started."""
-        host, port = self._address()
-        if ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{port}{API_PREFIX}"
-
-    @property
-    def port(self) -> int:
-        """The port the sandbox listens on (the one chosen, for port 0); once started."""
-        return self._address()[1]
-
-    def _address(self) -> tuple[str, int]:
-        if self._bound is None or self._runner is None:
-            raise RuntimeError("the sandbox is not running")
-        return self._bound
-
     async def start(self) -> None:
         """Bind the port and start serving."""
-        if self._runner is not None or self._closed:
-            raise RuntimeError("a sandbox is started once")
+        self._check_startable()
         self._api = _Api(self.config, self.records, self.stats)
-        app = self._api.application()
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        self._runner = runner
-        try:
-            site = web.TCPSite(runner, self._host, self._port)
-            await site.start()
-        except BaseException:
-            await self.aclose()
-            raise
-        host, port = runner.addresses[0][:2]
-        self._bound = (str(host), int(port))
+        await self._serve(self._api.application())
 
     def set_records(self, records: SandboxRecords) -> None:
-        """Serve ``records`` from now on (see ``sandbox._changes``: add, change, delete)."""
+        """Serve ``records`` from now on (`mutate` and its helpers add, change and delete)."""
         self.records = records
         if self._api is not None:
             self._api.records = records
-
-    async def aclose(self) -> None:
-        """Stop serving and release the port."""
-        self._closed = True
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> Sandbox:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 async def serve(
