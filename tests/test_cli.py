@@ -21,6 +21,7 @@ import re
 import shlex
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -913,3 +914,43 @@ def test_a_resumable_export_failing_before_any_page_says_nothing_was_saved(
     line = assert_one_error_line(result, 3)
     assert line.endswith("; nothing was exported yet (no progress saved in w.state)")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_export_to_a_pipe_writes_into_it_and_leaves_it_a_pipe(tmp_path: Path) -> None:
+    # A device or a pipe (/dev/null, a FIFO) is never renamed over: the temporary-file
+    # rename that keeps a failed export from leaving a partial file would put a plain
+    # file in its place (as root, /dev/null itself).
+    fifo = tmp_path / "customers.pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = run_cli(
+        "customers", "export", "--sandbox", "--sandbox-customers", "50",
+        "--start-date", "2024-01-01", "--end-date", "2024-12-31", "-o", str(fifo), "-q",
+        cwd=tmp_path,
+    )  # fmt: skip
+    reader.join(timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert len(received[0].splitlines()) == 50
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["customers.pipe"]
+
+
+def test_an_export_through_a_symlink_replaces_the_file_and_keeps_the_link(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "data").mkdir()
+    target = tmp_path / "data" / "customers.jsonl"
+    target.write_text("old\n")
+    link = tmp_path / "latest.jsonl"
+    link.symlink_to(target)
+    result = run_cli(
+        "customers", "export", "--sandbox", "--sandbox-customers", "50",
+        "--start-date", "2024-01-01", "--end-date", "2024-12-31", "-o", str(link), "-q",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and link.resolve() == target
+    assert len(target.read_bytes().splitlines()) == 50
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["customers.jsonl"]

@@ -14,7 +14,6 @@ import contextlib
 import datetime as dt
 import gzip
 import os
-import secrets
 import sys
 import time
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from typing import Any, BinaryIO
 import attrs
 
 from .. import Page, Progress
+from ._atomic import replaceable, temporary_beside
 from ._connect import Connection, open_client
 from ._exit import EXIT_FAILURE, CLIError
 from ._formats import ExportFormat, Format, export_format
@@ -133,6 +133,7 @@ class _PageWriter:
         self._stream = stream
         self._owned = stream is not None
         self._temporary: str | None = None
+        self._target = self._output
         self._offset = state.output_bytes if state is not None and stream is not None else 0
 
     def _checkpoint(self, stream: BinaryIO, state: ResumeState | None) -> None:
@@ -152,15 +153,15 @@ class _PageWriter:
             return self._stream
         if self._output == "-":
             stream = sys.stdout.buffer
-        elif self._state_path is not None:
+        elif self._state_path is not None or not replaceable(self._output):
+            # A resumable export appends where it stopped; a device or a pipe
+            # (/dev/null, a FIFO) is written in place, never renamed over.
             stream = open(self._output, "wb")  # noqa: SIM115 - closed by close()
             self._owned = True
         else:
-            # Next to the output (a rename across file systems is no rename); opened
-            # with open(), not mkstemp, so its permissions follow the umask as the
-            # output's would.
-            directory, name = os.path.split(os.path.abspath(self._output))
-            temporary = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.part")
+            # Opened with open(), not mkstemp, so its permissions follow the umask as
+            # the output's would.
+            self._target, temporary = temporary_beside(self._output)
             try:
                 stream = open(temporary, "xb")  # noqa: SIM115 - closed by finish() or close()
             except OSError as exc:  # name the output, not the temporary file
@@ -198,7 +199,7 @@ class _PageWriter:
         if self._temporary is not None:
             os.fsync(stream.fileno())
             stream.close()
-            os.replace(self._temporary, self._output)
+            os.replace(self._temporary, self._target)
             self._temporary = None
         if self._state is not None:
             self._checkpoint(stream, attrs.evolve(self._state, complete=True))
