@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import operator
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["insert_ignore", "is_lock_busy", "try_lock_account"]
+__all__ = ["insert_ignore", "insert_rows_ignoring_conflicts", "is_lock_busy", "try_lock_account"]
 
 
 def insert_ignore(connection: AsyncConnection, table: Table) -> Any:
@@ -17,6 +20,37 @@ def insert_ignore(connection: AsyncConnection, table: Table) -> Any:
     if connection.dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
     return sqlite.insert(table).on_conflict_do_nothing()
+
+
+async def insert_rows_ignoring_conflicts(
+    connection: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert ``rows`` (dicts with the same keys) into ``table``, skipping conflicts.
+
+    On SQLite the statement SQLAlchemy builds is compiled once and the rows go to the
+    driver as tuples: SQLAlchemy's per-row parameter processing cost as much as a
+    third of a first sync's CPU there.
+    """
+    if not rows:
+        return
+    statement = insert_ignore(connection, table)
+    if connection.dialect.name != "sqlite":
+        await connection.execute(statement, list(rows))
+        return
+    compiled = statement.compile(dialect=connection.dialect, column_keys=list(rows[0]))
+    values = operator.itemgetter(*(compiled.positiontup or ()))
+    # SQLAlchemy's SQLite Date type stores a day as its ISO text; do what it would.
+    days = [at for at, value in enumerate(values(rows[0])) if isinstance(value, dt.date)]
+    params: list[tuple[Any, ...]] = []
+    for row in rows:
+        params.append(values(row))
+        if days:
+            fixed = list(params[-1])
+            for at in days:
+                if fixed[at] is not None:
+                    fixed[at] = fixed[at].isoformat()
+            params[-1] = tuple(fixed)
+    await connection.exec_driver_sql(str(compiled), params)
 
 
 def _lock_key(account: str) -> int:

@@ -22,7 +22,12 @@ from .._client import AsyncIndicaClient
 from .._errors import NotFoundError, PermissionDeniedError
 from .._walk import Page, Progress
 from . import _schema as schema
-from ._dialect import insert_ignore, is_lock_busy, try_lock_account
+from ._dialect import (
+    insert_ignore,
+    insert_rows_ignoring_conflicts,
+    is_lock_busy,
+    try_lock_account,
+)
 from ._diff import diff_fields
 from ._errors import RunInProgressError, StoreError
 from ._json import content_hash, customer_bytes
@@ -270,23 +275,21 @@ async def _run(
     if not stored:
         # Nothing to diff against (a first run): the pages go straight into customers,
         # and every one of them is new. Half the writes of staging them.
-        insert = insert_ignore(connection, customers)
         try:
             async for page in pages:
-                rows = _new_rows(account_id, run_id, page)
-                if rows:
-                    await connection.execute(insert, rows)
+                await insert_rows_ignoring_conflicts(
+                    connection, customers, _new_rows(account_id, run_id, page)
+                )
         finally:
             await pages.aclose()
         counts.listed = counts.new = await _record_all_new(connection, account_id, run_id)
         return counts
     await connection.execute(staging.delete().where(staging.c.account_id == account_id))
-    stage = insert_ignore(connection, staging)
     try:
         async for page in pages:
-            rows = _staged_rows(account_id, page)
-            if rows:
-                await connection.execute(stage, rows)
+            await insert_rows_ignoring_conflicts(
+                connection, staging, _staged_rows(account_id, page)
+            )
     finally:
         await pages.aclose()
     counts.listed = int(
