@@ -26,7 +26,7 @@ import re
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +65,10 @@ class Snippet:
         return f"{self.path.relative_to(ROOT)}:{self.line}"
 
 
-def python_snippets(path: Path) -> list[Snippet]:
-    """The fenced ``python``/``py`` blocks of one Markdown file, with their marks."""
+def fenced_blocks(path: Path, languages: tuple[str, ...]) -> Iterator[tuple[int, str, list[str]]]:
+    """The fenced blocks of one Markdown file in ``languages``: the fence's line number,
+    the nearest non-blank line above it (where a block's mark stands), and its lines."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    snippets = []
     index = 0
     while index < len(lines):
         opening = _FENCE.match(lines[index])
@@ -79,13 +79,20 @@ def python_snippets(path: Path) -> list[Snippet]:
         end = index + 1
         while end < len(lines) and not lines[end].strip().startswith(fence):
             end += 1
-        if language in ("python", "py"):
+        if language in languages:
             above = next((line.strip() for line in reversed(lines[:index]) if line.strip()), "")
-            mark = above if above in (RUN_MARK, SKIP_MARK) else None
-            code = "\n".join(lines[index + 1 : end]) + "\n"
-            snippets.append(Snippet(path, index + 1, code, mark))
+            yield index + 1, above, lines[index + 1 : end]
         index = end + 1
-    return snippets
+
+
+def python_snippets(path: Path) -> list[Snippet]:
+    """The fenced ``python``/``py`` blocks of one Markdown file, with their marks."""
+    return [
+        Snippet(
+            path, line, "\n".join(body) + "\n", above if above in (RUN_MARK, SKIP_MARK) else None
+        )
+        for line, above, body in fenced_blocks(path, ("python", "py"))
+    ]
 
 
 SNIPPETS = [snippet for path in DOCS if path.exists() for snippet in python_snippets(path)]
@@ -244,25 +251,10 @@ class ShellBlock:
 
 
 def shell_blocks(path: Path) -> list[ShellBlock]:
-    lines = path.read_text(encoding="utf-8").splitlines()
     blocks = []
-    index = 0
-    while index < len(lines):
-        opening = _FENCE.match(lines[index])
-        if not opening:
-            index += 1
-            continue
-        fence, language = opening.groups()
-        end = index + 1
-        while end < len(lines) and not lines[end].strip().startswith(fence):
-            end += 1
-        if language in ("sh", "bash", "shell", "console"):
-            above = next((line.strip() for line in reversed(lines[:index]) if line.strip()), "")
-            mark = NOT_RUN.fullmatch(above)
-            blocks.append(
-                ShellBlock(path, index + 1, tuple(lines[index + 1 : end]), mark and mark.group(1))
-            )
-        index = end + 1
+    for line, above, body in fenced_blocks(path, ("sh", "bash", "shell", "console")):
+        mark = NOT_RUN.fullmatch(above)
+        blocks.append(ShellBlock(path, line, tuple(body), mark and mark.group(1)))
     return blocks
 
 
