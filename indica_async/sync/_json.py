@@ -1,14 +1,12 @@
-"""A customer as stored: the API's JSON shape, its bytes, and a hash of them."""
+"""A digest of a customer's stored JSON, so unchanged customers compare in SQL."""
 
 from __future__ import annotations
 
 import hashlib
 
-from .._converters import customer_to_json as customer_bytes
-
-__all__ = ["content_hash", "customer_bytes"]
+__all__ = ["content_hash"]
 
 
 def content_hash(data: bytes) -> str:
-    """A short digest of the stored JSON, so unchanged customers compare in SQL."""
+    """A short digest of the stored JSON (`indica_async.customer_to_json`'s bytes)."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()

@@ -19,8 +19,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .._client import AsyncIndicaClient
+from .._converters import customer_to_json
 from .._errors import NotFoundError, PermissionDeniedError
 from .._walk import Page, Progress
+from ..models import Customer
 from . import _schema as schema
 from ._dialect import (
     insert_ignore,
@@ -30,7 +32,7 @@ from ._dialect import (
 )
 from ._diff import diff_fields
 from ._errors import RunInProgressError, StoreError
-from ._json import content_hash, customer_bytes
+from ._json import content_hash
 from ._store import Account, Store, find_account
 
 __all__ = ["DEFAULT_OVERLAP_DAYS", "Mode", "SyncProgress", "SyncReport", "sync"]
@@ -310,41 +312,26 @@ async def _run(
     return counts
 
 
+def _stored(customer: Customer) -> dict[str, Any]:
+    """The columns every stored copy of a customer has: its JSON and that JSON's hash."""
+    data = customer_to_json(customer)
+    return {"customer_id": customer.id, "data": data.decode(), "hash": content_hash(data)}
+
+
 def _staged_rows(account_id: int, page: Page) -> list[dict[str, Any]]:
-    rows = []
-    for customer in page.customers:
-        data = customer_bytes(customer)
-        rows.append(
-            {
-                "account_id": account_id,
-                "customer_id": customer.id,
-                "data": data.decode(),
-                "hash": content_hash(data),
-                "window_start": page.first_day,
-                "window_end": page.last_day,
-            }
-        )
-    return rows
+    window = {"window_start": page.first_day, "window_end": page.last_day}
+    return [{"account_id": account_id, **_stored(c), **window} for c in page.customers]
 
 
 def _new_rows(account_id: int, run_id: int, page: Page) -> list[dict[str, Any]]:
-    rows = []
-    for customer in page.customers:
-        data = customer_bytes(customer)
-        rows.append(
-            {
-                "account_id": account_id,
-                "customer_id": customer.id,
-                "data": data.decode(),
-                "hash": content_hash(data),
-                "status": "active",
-                "first_window_start": page.first_day,
-                "first_window_end": page.last_day,
-                "first_run": run_id,
-                "last_seen_run": run_id,
-            }
-        )
-    return rows
+    first_seen = {
+        "status": "active",
+        "first_window_start": page.first_day,
+        "first_window_end": page.last_day,
+        "first_run": run_id,
+        "last_seen_run": run_id,
+    }
+    return [{"account_id": account_id, **_stored(c), **first_seen} for c in page.customers]
 
 
 async def _record_all_new(connection: AsyncConnection, account_id: int, run_id: int) -> int:
@@ -571,7 +558,7 @@ async def _confirm_unlisted(
             finally:
                 progress.lookups += 1
                 counts.lookups += 1
-            return customer_bytes(found)
+            return customer_to_json(found)
 
     verdicts = await asyncio.gather(*(look_up(row.customer_id) for row in rows))
     records, updates = [], []
