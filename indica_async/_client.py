@@ -380,11 +380,11 @@ class AsyncIndicaClient:
                     or resp.content_length is None
                     or not body.over(resp.content_length)
                 ):
-                    # Each piece as the connection delivered it (at most a socket read):
-                    # no copy, and no call per 64 KiB.
-                    async for chunk, _ in resp.content.iter_chunks():
-                        if not body.feed(chunk):
-                            break
+                    # What the connection has delivered so far, each time: no call per
+                    # 64 KiB. (Not iter_chunks: on aiohttp's shared empty payload, as a
+                    # 204 has, it never ends once any response in the process used it.)
+                    while (chunk := await resp.content.readany()) and body.feed(chunk):
+                        pass
                 data = body.finish()
                 if data is not None:
                     return resp.status, resp.headers.get("Retry-After"), data

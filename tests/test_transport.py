@@ -33,6 +33,7 @@ from indica_async import (
     APIConnectionError,
     AsyncIndicaClient,
     ClientStateError,
+    DecodeError,
     IndicaError,
     ResponseTooLargeError,
     RetryPolicy,
@@ -288,6 +289,22 @@ async def test_a_body_of_exactly_the_cap_is_read_and_one_byte_more_is_not() -> N
         assert (await c.customers.get(7)).id == 7
         with pytest.raises(ResponseTooLargeError):
             await c.customers.get(7)
+
+
+async def test_answers_with_no_body_end_every_time_not_only_the_first() -> None:
+    # aiohttp hands every bodiless answer (a 204) one shared, stateful empty stream;
+    # read as chunks, it ends the first time and never again. Each call must end.
+    async def no_content(index: int, _: float, request: web.Request) -> web.StreamResponse:
+        return web.Response(status=204)
+
+    async with (
+        ScriptedServer(no_content) as server,
+        AsyncIndicaClient(KEY, base_url=server.base_url, retry=FAST) as client,
+    ):
+        for _ in range(3):
+            with pytest.raises(DecodeError):  # 2xx, but no customers in it
+                await asyncio.wait_for(client.customers.get(7), 5)
+        assert len(server.arrivals) == 3
 
 
 def test_max_response_size_is_checked() -> None:
