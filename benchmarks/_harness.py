@@ -46,6 +46,8 @@ class Sample:
     cpu: float
     outcome: Outcome
     server_cpu: float | None = None
+    #: Seconds this process spent in the cyclic garbage collector during the sample.
+    collector: float = 0.0
 
 
 Runner = Callable[[], Outcome]
@@ -75,16 +77,42 @@ def interleave(
         for name, run in paths.items():
             gc.collect()
             server0 = None if server_pid is None else cpu_seconds(server_pid)
-            cpu0, wall0 = time.process_time(), time.perf_counter()
-            outcome = run()
-            wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+            with _CollectorTime() as collector:
+                cpu0, wall0 = time.process_time(), time.perf_counter()
+                outcome = run()
+                wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
             server1 = None if server_pid is None else cpu_seconds(server_pid)
             server = None if server0 is None or server1 is None else server1 - server0
             _check(name, outcome, expect)
-            samples[name].append(Sample(wall, cpu, outcome, server))
+            samples[name].append(Sample(wall, cpu, outcome, server, collector.seconds))
             if log is not None:
                 log(f"  round {index + 1}/{rounds} {name}: {wall:.3f} s")
     return samples
+
+
+class _CollectorTime:
+    """Sums the time of the collections that run inside the block (``gc.callbacks``).
+
+    A benchmark's own measuring hook, removed on exit; the SDK never touches the
+    collector.
+    """
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+
+    def __enter__(self) -> _CollectorTime:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
 
 
 def _check(name: str, outcome: Outcome, expect: int | None) -> None:
