@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import operator
-from collections.abc import Mapping, Sequence
-from typing import Any
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any, Final
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["insert_ignore", "insert_rows_ignoring_conflicts", "is_lock_busy", "try_lock_account"]
+__all__ = [
+    "insert_ignore",
+    "insert_rows_ignoring_conflicts",
+    "is_lock_busy",
+    "store_day",
+    "try_lock_account",
+]
 
 
 def insert_ignore(connection: AsyncConnection, table: Table) -> Any:
@@ -22,35 +28,71 @@ def insert_ignore(connection: AsyncConnection, table: Table) -> Any:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
-async def insert_rows_ignoring_conflicts(
-    connection: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]
-) -> None:
-    """Insert ``rows`` (dicts with the same keys) into ``table``, skipping conflicts.
+#: Bound parameters per SQLite statement: the limit of SQLite before 3.32, so any build
+#: takes the statements.
+_SQLITE_VARIABLES: Final = 999
 
-    On SQLite the statement SQLAlchemy builds is compiled once and the rows go to the
-    driver as tuples: SQLAlchemy's per-row parameter processing took about a fifth
-    of a first sync's CPU there.
+
+def store_day(connection: AsyncConnection) -> Callable[[dt.date], Any]:
+    """How a day goes to the driver in `insert_rows_ignoring_conflicts`'s rows.
+
+    SQLAlchemy's SQLite ``Date`` type stores a day as its ISO text; asyncpg takes dates.
+    """
+    if connection.dialect.name == "sqlite":
+        return dt.date.isoformat
+    return _same
+
+
+def _same(day: dt.date) -> dt.date:
+    return day
+
+
+async def insert_rows_ignoring_conflicts(
+    connection: AsyncConnection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Insert ``rows`` (tuples of ``columns``' values) into ``table``, skipping conflicts.
+
+    Days in the rows are as `store_day` makes them. On SQLite the rows go to the driver
+    as a few statements of many rows each, bypassing SQLAlchemy's per-row parameter
+    processing: one ``INSERT`` per row made the sqlite3 module take the GIL back from
+    the event loop's thread once a row, and the run's writes waited for it.
     """
     if not rows:
         return
-    statement = insert_ignore(connection, table)
     if connection.dialect.name != "sqlite":
-        await connection.execute(statement, list(rows))
+        await connection.execute(
+            insert_ignore(connection, table), [dict(zip(columns, row, strict=True)) for row in rows]
+        )
         return
-    compiled = statement.compile(dialect=connection.dialect, column_keys=list(rows[0]))
-    values = operator.itemgetter(*(compiled.positiontup or ()))
-    # SQLAlchemy's SQLite Date type stores a day as its ISO text; do what it would.
-    days = [at for at, value in enumerate(values(rows[0])) if isinstance(value, dt.date)]
-    params: list[tuple[Any, ...]] = []
-    for row in rows:
-        params.append(values(row))
-        if days:
-            fixed = list(params[-1])
-            for at in days:
-                if fixed[at] is not None:
-                    fixed[at] = fixed[at].isoformat()
-            params[-1] = tuple(fixed)
-    await connection.exec_driver_sql(str(compiled), params)
+    per_statement = max(1, _SQLITE_VARIABLES // len(columns))
+    whole = len(rows) - len(rows) % per_statement
+    if whole:
+        await connection.exec_driver_sql(
+            _sqlite_insert(connection, table, columns, per_statement),
+            [_flat(rows[at : at + per_statement]) for at in range(0, whole, per_statement)],
+        )
+    if whole < len(rows):
+        rest = rows[whole:]
+        await connection.exec_driver_sql(
+            _sqlite_insert(connection, table, columns, len(rest)), _flat(rest)
+        )
+
+
+def _flat(rows: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+    return tuple(itertools.chain.from_iterable(rows))
+
+
+def _sqlite_insert(
+    connection: AsyncConnection, table: Table, columns: Sequence[str], count: int
+) -> str:
+    quote = connection.dialect.identifier_preparer.quote
+    names = ", ".join(quote(name) for name in columns)
+    row = "(" + ", ".join("?" * len(columns)) + ")"
+    values = ", ".join([row] * count)
+    return f"INSERT INTO {quote(table.name)} ({names}) VALUES {values} ON CONFLICT DO NOTHING"
 
 
 def _lock_key(account: str) -> int:

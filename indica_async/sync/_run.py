@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Any, Final, Literal
 
 import attrs
@@ -22,12 +22,12 @@ from .._client import AsyncIndicaClient
 from .._converters import customer_to_json
 from .._errors import NotFoundError, PermissionDeniedError
 from .._walk import Page, Progress
-from ..models import Customer
 from . import _schema as schema
 from ._dialect import (
     insert_ignore,
     insert_rows_ignoring_conflicts,
     is_lock_busy,
+    store_day,
     try_lock_account,
 )
 from ._diff import diff_fields
@@ -277,23 +277,21 @@ async def _run(
     if not stored:
         # Nothing to diff against (a first run): the pages go straight into customers,
         # and every one of them is new. Half the writes of staging them.
-        try:
-            async for page in pages:
-                await insert_rows_ignoring_conflicts(
-                    connection, customers, _new_rows(account_id, run_id, page)
-                )
-        finally:
-            await pages.aclose()
+        day = store_day(connection)
+        await _store_pages(
+            pages,
+            lambda page: _new_rows(account_id, run_id, page, day),
+            lambda rows: insert_rows_ignoring_conflicts(connection, customers, _NEW_COLUMNS, rows),
+        )
         counts.listed = counts.new = await _record_all_new(connection, account_id, run_id)
         return counts
     await connection.execute(staging.delete().where(staging.c.account_id == account_id))
-    try:
-        async for page in pages:
-            await insert_rows_ignoring_conflicts(
-                connection, staging, _staged_rows(account_id, page)
-            )
-    finally:
-        await pages.aclose()
+    day = store_day(connection)
+    await _store_pages(
+        pages,
+        lambda page: _staged_rows(account_id, page, day),
+        lambda rows: insert_rows_ignoring_conflicts(connection, staging, _STAGED_COLUMNS, rows),
+    )
     counts.listed = int(
         await connection.scalar(
             select(func.count()).select_from(staging).where(staging.c.account_id == account_id)
@@ -312,26 +310,83 @@ async def _run(
     return counts
 
 
-def _stored(customer: Customer) -> dict[str, Any]:
-    """The columns every stored copy of a customer has: its JSON and that JSON's hash."""
-    data = customer_to_json(customer)
-    return {"customer_id": customer.id, "data": data.decode(), "hash": content_hash(data)}
+async def _store_pages(
+    pages: AsyncGenerator[Page, None],
+    rows_of: Callable[[Page], list[tuple[Any, ...]]],
+    write: Callable[[list[tuple[Any, ...]]], Awaitable[None]],
+) -> None:
+    """Write every page's rows, one write in flight while the next page's rows are made.
+
+    The database works in its driver's thread, so a page's write overlaps with encoding
+    the next one (and with the walk's requests and decoding) instead of following it.
+    Closes ``pages``; a failed write stops the walk.
+    """
+    writing: asyncio.Future[None] | None = None
+    try:
+        async for page in pages:
+            rows = rows_of(page)
+            if writing is not None:
+                await writing
+            writing = asyncio.ensure_future(write(rows))
+        if writing is not None:
+            await writing
+    finally:
+        try:
+            if writing is not None and not writing.done():
+                # Never leave the connection in use by a write nobody waits for.
+                await asyncio.wait({writing})
+        finally:
+            if writing is not None and writing.done() and not writing.cancelled():
+                writing.exception()  # retrieved: the error that stopped us is raised
+            await pages.aclose()
 
 
-def _staged_rows(account_id: int, page: Page) -> list[dict[str, Any]]:
-    window = {"window_start": page.first_day, "window_end": page.last_day}
-    return [{"account_id": account_id, **_stored(c), **window} for c in page.customers]
+_STAGED_COLUMNS: Final = ("account_id", "customer_id", "data", "hash", "window_start", "window_end")
+_NEW_COLUMNS: Final = (
+    "account_id",
+    "customer_id",
+    "data",
+    "hash",
+    "status",
+    "first_window_start",
+    "first_window_end",
+    "first_run",
+    "last_seen_run",
+)
 
 
-def _new_rows(account_id: int, run_id: int, page: Page) -> list[dict[str, Any]]:
-    first_seen = {
-        "status": "active",
-        "first_window_start": page.first_day,
-        "first_window_end": page.last_day,
-        "first_run": run_id,
-        "last_seen_run": run_id,
-    }
-    return [{"account_id": account_id, **_stored(c), **first_seen} for c in page.customers]
+def _staged_rows(
+    account_id: int, page: Page, day: Callable[[dt.date], Any]
+) -> list[tuple[Any, ...]]:
+    start, end = day(page.first_day), day(page.last_day)
+    rows = []
+    for customer in page.customers:
+        data = customer_to_json(customer)
+        rows.append((account_id, customer.id, data.decode(), content_hash(data), start, end))
+    return rows
+
+
+def _new_rows(
+    account_id: int, run_id: int, page: Page, day: Callable[[dt.date], Any]
+) -> list[tuple[Any, ...]]:
+    start, end = day(page.first_day), day(page.last_day)
+    rows = []
+    for customer in page.customers:
+        data = customer_to_json(customer)
+        rows.append(
+            (
+                account_id,
+                customer.id,
+                data.decode(),
+                content_hash(data),
+                "active",
+                start,
+                end,
+                run_id,
+                run_id,
+            )
+        )
+    return rows
 
 
 async def _record_all_new(connection: AsyncConnection, account_id: int, run_id: int) -> int:
