@@ -32,7 +32,6 @@ from ._dialect import (
 )
 from ._diff import diff_fields
 from ._errors import RunInProgressError, StoreError
-from ._json import content_hash
 from ._store import Account, Store, find_account
 
 __all__ = ["DEFAULT_OVERLAP_DAYS", "Mode", "SyncProgress", "SyncReport", "sync"]
@@ -341,12 +340,11 @@ async def _store_pages(
             await pages.aclose()
 
 
-_STAGED_COLUMNS: Final = ("account_id", "customer_id", "data", "hash", "window_start", "window_end")
+_STAGED_COLUMNS: Final = ("account_id", "customer_id", "data", "window_start", "window_end")
 _NEW_COLUMNS: Final = (
     "account_id",
     "customer_id",
     "data",
-    "hash",
     "status",
     "first_window_start",
     "first_window_end",
@@ -359,34 +357,29 @@ def _staged_rows(
     account_id: int, page: Page, day: Callable[[dt.date], Any]
 ) -> list[tuple[Any, ...]]:
     start, end = day(page.first_day), day(page.last_day)
-    rows = []
-    for customer in page.customers:
-        data = customer_to_json(customer)
-        rows.append((account_id, customer.id, data.decode(), content_hash(data), start, end))
-    return rows
+    return [
+        (account_id, customer.id, customer_to_json(customer).decode(), start, end)
+        for customer in page.customers
+    ]
 
 
 def _new_rows(
     account_id: int, run_id: int, page: Page, day: Callable[[dt.date], Any]
 ) -> list[tuple[Any, ...]]:
     start, end = day(page.first_day), day(page.last_day)
-    rows = []
-    for customer in page.customers:
-        data = customer_to_json(customer)
-        rows.append(
-            (
-                account_id,
-                customer.id,
-                data.decode(),
-                content_hash(data),
-                "active",
-                start,
-                end,
-                run_id,
-                run_id,
-            )
+    return [
+        (
+            account_id,
+            customer.id,
+            customer_to_json(customer).decode(),
+            "active",
+            start,
+            end,
+            run_id,
+            run_id,
         )
-    return rows
+        for customer in page.customers
+    ]
 
 
 async def _record_all_new(connection: AsyncConnection, account_id: int, run_id: int) -> int:
@@ -445,7 +438,6 @@ async def _apply_new(connection: AsyncConnection, account_id: int, run_id: int) 
                 "account_id",
                 "customer_id",
                 "data",
-                "hash",
                 "status",
                 "first_window_start",
                 "first_window_end",
@@ -456,7 +448,6 @@ async def _apply_new(connection: AsyncConnection, account_id: int, run_id: int) 
                 literal(account_id),
                 staging.c.customer_id,
                 staging.c.data,
-                staging.c.hash,
                 literal("active"),
                 staging.c.window_start,
                 staging.c.window_end,
@@ -471,7 +462,7 @@ async def _apply_new(connection: AsyncConnection, account_id: int, run_id: int) 
 async def _apply_differences(
     connection: AsyncConnection, account_id: int, run_id: int, counts: _Counts
 ) -> None:
-    """Changed customers (another hash) and restored ones (listed again), in batches."""
+    """Changed customers (other JSON) and restored ones (listed again), in batches."""
     staging, customers = schema.staging, schema.customers
     after = 0
     while True:
@@ -480,7 +471,6 @@ async def _apply_differences(
                 select(
                     staging.c.customer_id,
                     staging.c.data.label("new_data"),
-                    staging.c.hash.label("new_hash"),
                     customers.c.data.label("old_data"),
                     customers.c.status,
                 )
@@ -494,7 +484,7 @@ async def _apply_differences(
                 .where(
                     staging.c.account_id == account_id,
                     staging.c.customer_id > after,
-                    (staging.c.hash != customers.c.hash) | (customers.c.status != "active"),
+                    (staging.c.data != customers.c.data) | (customers.c.status != "active"),
                 )
                 .order_by(staging.c.customer_id)
                 .limit(_DIFF_BATCH)
@@ -519,7 +509,6 @@ async def _apply_differences(
                 {
                     "key": row.customer_id,
                     "data": row.new_data,
-                    "hash": row.new_hash,
                     "status": "active",
                     "status_run": run_id if restored else None,
                 }
@@ -623,7 +612,7 @@ async def _confirm_unlisted(
             # missing one is restored (one record, with the fields that changed), as a
             # customer listed again is.
             restored = row.status != "active"
-            same = content_hash(verdict) == content_hash(row.data.encode())
+            same = verdict == row.data.encode()
             if same and not restored:
                 continue
             names, before, after = diff_fields(orjson.loads(row.data), orjson.loads(verdict))
@@ -635,7 +624,6 @@ async def _confirm_unlisted(
                 {
                     "key": row.customer_id,
                     "data": verdict.decode(),
-                    "hash": content_hash(verdict),
                     "status": "active",
                     "status_run": run_id if restored else None,
                 }
@@ -652,7 +640,6 @@ async def _confirm_unlisted(
             {
                 "key": row.customer_id,
                 "data": row.data,
-                "hash": content_hash(row.data.encode()),
                 "status": verdict,
                 "status_run": run_id,
             }
