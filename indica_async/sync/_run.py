@@ -325,10 +325,12 @@ async def _store_pages(
         async for page in pages:
             rows = rows_of(page)
             if writing is not None:
-                await writing
+                # Shielded: a cancelled run must not cancel a statement mid-way; the
+                # finally clause waits for it.
+                await asyncio.shield(writing)
             writing = asyncio.ensure_future(write(rows))
         if writing is not None:
-            await writing
+            await asyncio.shield(writing)
     finally:
         try:
             if writing is not None and not writing.done():
