@@ -168,8 +168,10 @@ async def sdk_list_windows(
         async def worker() -> int:
             seen = 0
             for first, last in shared:
-                page = await client.customers.list(start_date=first, end_date=last, limit=limit)
-                seen += len(page)
+                # Not kept in a variable: like the peers' loops, the page dies here.
+                seen += len(
+                    await client.customers.list(start_date=first, end_date=last, limit=limit)
+                )
             return seen
 
         counts = await asyncio.gather(*(worker() for _ in range(concurrency)))

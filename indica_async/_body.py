@@ -27,7 +27,9 @@ class CappedBody:
         self.limit = limit
         self.too_large = False
         self.corrupt = False
-        self._body = bytearray()
+        # Chunks joined once at the end: growing one buffer copies it again and again.
+        self._chunks: list[bytes] = []
+        self._size = 0
         encoding = (content_encoding or "identity").strip().lower()
         self._inflate: zlib._Decompress | None = None
         # A gzip body may hold several members, one after another (RFC 1952).
@@ -91,15 +93,19 @@ class CappedBody:
                 self.corrupt = True
             if not self._inflate.eof:
                 self.corrupt = True  # the compressed stream was cut short
-        return None if self.failed else bytes(self._body)
+        if self.failed:
+            return None
+        return self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
 
     def _room(self) -> int:
         # At least 1: zlib reads a max_length of 0 as "no limit".
-        return self.limit + 1 - len(self._body)
+        return self.limit + 1 - self._size
 
     def _append(self, data: bytes) -> bool:
-        self._body += data
-        if len(self._body) > self.limit:
+        if data:
+            self._chunks.append(data)
+            self._size += len(data)
+        if self._size > self.limit:
             self.too_large = True
-            self._body = bytearray()  # let it go now, not when the call ends
+            self._chunks = []  # let it go now, not when the call ends
         return not self.too_large

@@ -37,7 +37,7 @@ from ._errors import (
     ResponseTooLargeError,
 )
 from ._ratelimit import RateLimitGate
-from ._retry import build_retrying
+from ._retry import build_retrying, is_transient
 from ._sansio import build_headers, check_base_url, error_for_status
 from .resources.customers import CustomersResource
 
@@ -222,16 +222,30 @@ class AsyncIndicaClient:
         # rate-limit gate and each attempt's own timeout alike.
         deadline = self._clock() + policy.max_retry_time
         shown = label or path
-        retrying = build_retrying(
-            policy,
-            deadline=deadline,
-            clock=self._clock,
-            description=f"GET {shown}",
-            on_retry=retried,
-        )
         try:
+            # The first attempt runs before tenacity is set up: nearly every call
+            # succeeds at once, and building a retry loop per call was half of the
+            # client's own cost per request.
+            try:
+                return await self._send(session, url, shown, attempt_timeout, deadline)
+            except IndicaError as exc:
+                if not is_transient(exc):
+                    raise
+                failure: IndicaError | None = exc
+            retrying = build_retrying(
+                policy,
+                deadline=deadline,
+                clock=self._clock,
+                description=f"GET {shown}",
+                on_retry=retried,
+            )
             async for attempt in retrying:
                 with attempt:
+                    if failure is not None:
+                        # tenacity's first attempt is the one above, handed its failure:
+                        # the policy then counts, waits, stops and logs as if it ran it.
+                        first, failure = failure, None
+                        raise first
                     return await self._send(session, url, shown, attempt_timeout, deadline)
         except _GateRefused as refused:
             turn = refused.turn
@@ -366,8 +380,11 @@ class AsyncIndicaClient:
                     or resp.content_length is None
                     or not body.over(resp.content_length)
                 ):
-                    while (chunk := await resp.content.read(_READ_CHUNK)) and body.feed(chunk):
-                        pass
+                    # Each piece as the connection delivered it (at most a socket read):
+                    # no copy, and no call per 64 KiB.
+                    async for chunk, _ in resp.content.iter_chunks():
+                        if not body.feed(chunk):
+                            break
                 data = body.finish()
                 if data is not None:
                     return resp.status, resp.headers.get("Retry-After"), data
@@ -403,10 +420,6 @@ class _GateRefused(Exception):
         super().__init__(turn)
         #: Seconds until the request's turn at the gate.
         self.turn = turn
-
-
-#: Bytes asked of the stream per read while a body is collected.
-_READ_CHUNK = 64 * 1024
 
 
 def _release_if_granted(slots: asyncio.Semaphore) -> Callable[[asyncio.Future[Any]], None]:

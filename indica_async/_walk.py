@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import operator
 from collections.abc import AsyncGenerator, Callable, Coroutine, Sequence
 from typing import Any
 
@@ -75,11 +76,18 @@ class Progress:
     unverified_days: dict[dt.date, int] = attrs.field(factory=dict)
 
 
-Fetch = Callable[[WindowRequest], Coroutine[Any, Any, Sequence[Customer]]]
+#: One request of the walk: the body of its 2xx answer, not yet decoded.
+Fetch = Callable[[WindowRequest], Coroutine[Any, Any, bytes]]
+#: A list response's body to its customers; raises `DecodeError`.
+Decode = Callable[[bytes], Sequence[Customer]]
+
+_ONE_DAY = dt.timedelta(days=1)
+_customer_id = operator.attrgetter("id")
 
 
 async def walk_pages(
     fetch: Fetch,
+    decode: Decode,
     planner: WindowPlanner,
     *,
     concurrency: int,
@@ -88,22 +96,43 @@ async def walk_pages(
     progress: Progress,
     dedupe: bool,
 ) -> AsyncGenerator[Page, None]:
-    """Yield every window's page; in date order if ``ordered``, else as they complete."""
+    """Yield every window's page; in date order if ``ordered``, else as they complete.
+
+    Bodies are decoded here, one at a time as the walk takes them, not in the request
+    tasks: a page's models then live from its decode until its consumer is done with
+    it, instead of from the moment its response arrives. The collector, which traverses
+    every live model again and again, is what that spares.
+    """
     progress.days_total = planner.total_days
-    in_flight: dict[asyncio.Task[Sequence[Customer]], WindowRequest] = {}
-    ready: dict[dt.date, Page] = {}
+    in_flight: dict[asyncio.Task[bytes], WindowRequest] = {}
+    # Complete pages waiting for their turn, with their customers' ids.
+    ready: dict[dt.date, tuple[Page, list[int]]] = {}
     next_day = planner.start
     seen = SeenIds() if dedupe else None
 
-    def finish(page: Page) -> Page:
+    def finish(page: Page, ids: list[int]) -> Page:
         if seen is not None:
-            fresh = [c for c in page.customers if seen.add(c.id)]
-            if len(fresh) != len(page.customers):
-                progress.duplicates_dropped += len(page.customers) - len(fresh)
+            repeats = seen.add_all(ids)
+            if repeats:
+                progress.duplicates_dropped += len(repeats)
+                dropped = set(repeats)
+                fresh = [c for at, c in enumerate(page.customers) if at not in dropped]
                 page = attrs.evolve(page, customers=fresh)
         progress.pages += 1
         progress.customers += len(page.customers)
         return page
+
+    def take(task: asyncio.Task[bytes]) -> tuple[Page, list[int]] | None:
+        """Decode a finished request's body and record it; its page if complete."""
+        request = in_flight.pop(task)
+        customers = _decoded(task, request.window, decode)
+        # The ids, so that a customer the server repeats is not counted twice.
+        ids: list[int] = list(map(_customer_id, customers))
+        verdict = planner.record(request, len(customers), ids=ids)
+        _copy_planner_counters(planner, progress)
+        if verdict is not Verdict.COMPLETE:
+            return None
+        return Page(request.window, request.limit, customers), ids
 
     try:
         while True:
@@ -121,23 +150,22 @@ async def walk_pages(
                     return
                 raise AssertionError("window walk stalled")  # pragma: no cover - a bug
             done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+            # No local name holds a page once it is yielded: it must not outlive its
+            # consumer's use of it while the next body is decoded.
             for task in sorted(done, key=lambda t: in_flight[t].window):
-                request = in_flight.pop(task)
-                customers = _result_with_window(task, request.window)
-                # The ids, so that a customer the server repeats is not counted twice.
-                verdict = planner.record(request, len(customers), ids=[c.id for c in customers])
-                _copy_planner_counters(planner, progress)
-                if verdict is not Verdict.COMPLETE:
+                taken = take(task)
+                if taken is None:
                     continue
-                page = Page(request.window, request.limit, customers)
-                if ordered:
-                    ready[page.first_day] = page
-                else:
-                    yield finish(page)
-            while next_day in ready:
-                page = ready.pop(next_day)
-                next_day = page.last_day + dt.timedelta(days=1)
-                yield finish(page)
+                if not ordered:
+                    yield finish(*taken)
+                    taken = None
+                    continue
+                ready[taken[0].first_day] = taken
+                taken = None
+                # Yield what is in order before the next body is decoded.
+                while next_day in ready:
+                    day, next_day = next_day, ready[next_day][0].last_day + _ONE_DAY
+                    yield finish(*ready.pop(day))
     finally:
         for task in in_flight:
             task.cancel()
@@ -145,11 +173,9 @@ async def walk_pages(
             await asyncio.gather(*in_flight, return_exceptions=True)
 
 
-def _result_with_window(
-    task: asyncio.Task[Sequence[Customer]], window: Window
-) -> Sequence[Customer]:
+def _decoded(task: asyncio.Task[bytes], window: Window, decode: Decode) -> Sequence[Customer]:
     try:
-        return task.result()
+        return decode(task.result())
     except APIError as exc:
         # A copy that names the window, built whole: the request's own error is not
         # edited while it propagates.

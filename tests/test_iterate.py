@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import itertools
 import math
+import weakref
 from collections import Counter
 
 import attrs
@@ -314,6 +315,35 @@ async def test_cancelling_the_consumer_leaves_nothing_behind() -> None:
         await settle()
         assert server.requests == sent  # nothing new was sent after the cancel
         assert got == list(range(5))  # day 0, and nothing after it
+
+
+@pytest.mark.parametrize("walk", ["iterate", "pages"])
+async def test_a_consumed_page_is_not_kept_alive_while_the_next_is_awaited(walk: str) -> None:
+    # Only day 0 is answered; the next window's request is held forever. While the walk
+    # waits for it, nothing of the page already consumed may stay referenced: the
+    # collector would traverse those models again and again.
+    server = hang_from(day(1))
+    async with serve(server), AsyncIndicaClient("k", base_url=server.base_url) as client:
+        progress = Progress()
+        options = {"start_date": D0, "end_date": "2024-12-31", "limit": 30, "progress": progress}
+        consumed: list[weakref.ref[object]] = []
+        if walk == "iterate":
+            stream = client.customers.iterate(**options)  # type: ignore[arg-type]
+            while not consumed or len(consumed) < progress.customers:
+                consumed.append(weakref.ref(await anext(stream)))
+        else:
+            stream = client.customers.pages(**options)  # type: ignore[arg-type]
+            consumed = [weakref.ref(c) for c in (await anext(stream)).customers]
+        assert len(consumed) == 5  # day 0, the whole first page
+        waiting = asyncio.create_task(anext(stream))  # type: ignore[arg-type]
+        try:
+            await asyncio.wait_for(held(server, 1), 10)
+            assert not waiting.done()
+            assert [ref() for ref in consumed] == [None] * 5
+        finally:
+            waiting.cancel()
+            await asyncio.wait([waiting], timeout=10)
+            await stream.aclose()
 
 
 async def test_an_error_in_one_window_ends_the_walk_with_its_window() -> None:

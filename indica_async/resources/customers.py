@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Protocol
 
 from .._config import DEFAULT_CONCURRENCY, DEFAULT_LIMIT, DEFAULT_MAX_LIMIT, Timeout
@@ -90,9 +90,10 @@ class CustomersResource:
         """
         start, end = parse_range(start_date, end_date)
         limit = check_positive_int(limit, "limit")
-        return await self._fetch_list(
+        body = await self._list_body(
             WindowRequest(Window(start, end), limit), timeout=timeout, max_retries=max_retries
         )
+        return self._decode_list(body)
 
     def pages(
         self,
@@ -157,13 +158,14 @@ class CustomersResource:
         def retried() -> None:
             progress.retries += 1
 
-        async def fetch(request: WindowRequest) -> Sequence[Customer]:
-            return await self._fetch_list(
+        async def fetch(request: WindowRequest) -> bytes:
+            return await self._list_body(
                 request, timeout=timeout, max_retries=max_retries, on_retry=retried
             )
 
         return walk_pages(
             fetch,
+            self._decode_list,
             planner,
             concurrency=concurrency,
             ordered=ordered,
@@ -212,19 +214,21 @@ class CustomersResource:
         )
         return _flatten(pages)
 
-    async def _fetch_list(
+    async def _list_body(
         self,
         request: WindowRequest,
         *,
         timeout: float | Timeout | None,
         max_retries: int | None,
         on_retry: Callable[[], None] | None = None,
-    ) -> builtins.list[Customer]:
+    ) -> bytes:
         window = request.window
         params = list_params(window.first, window.last, request.limit)
-        body = await self._get(
+        return await self._get(
             LIST_PATH, params, timeout=timeout, max_retries=max_retries, on_retry=on_retry
         )
+
+    def _decode_list(self, body: bytes) -> builtins.list[Customer]:
         # A body that does not decode is never retried: the server answered, wrongly.
         return decode_list_body(body, strict=self._strict, request_path=LIST_PATH)
 
@@ -235,5 +239,10 @@ async def _flatten(pages: AsyncGenerator[Page, None]) -> AsyncGenerator[Customer
         async for page in pages:
             for customer in page.customers:
                 yield customer
+            # Nothing consumed stays referenced while the next page is awaited: the
+            # collector would keep traversing it.
+            if page.customers:
+                del customer
+            del page
     finally:
         await pages.aclose()
