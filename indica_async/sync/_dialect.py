@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
+import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 __all__ = [
@@ -28,9 +30,8 @@ def insert_ignore(connection: AsyncConnection, table: Table) -> Any:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
-#: Bound parameters per SQLite statement: the limit of SQLite before 3.32, so any build
-#: takes the statements.
-_SQLITE_VARIABLES: Final = 999
+#: Bound parameters per SQLite statement: SQLite's default limit (999 before 3.32).
+_SQLITE_VARIABLES: Final = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 
 
 def store_day(connection: AsyncConnection) -> Callable[[dt.date], Any]:
@@ -55,10 +56,10 @@ async def insert_rows_ignoring_conflicts(
 ) -> None:
     """Insert ``rows`` (tuples of ``columns``' values) into ``table``, skipping conflicts.
 
-    Days in the rows are as `store_day` makes them. On SQLite the rows go to the driver
-    as a few statements of many rows each, bypassing SQLAlchemy's per-row parameter
-    processing: one ``INSERT`` per row made the sqlite3 module take the GIL back from
-    the event loop's thread once a row, and the run's writes waited for it.
+    Days in the rows are as `store_day` makes them. On SQLite a page of rows is one
+    statement, handed to the driver's thread in one step: one ``INSERT`` per row made
+    sqlite3 take the GIL back once a row, and SQLAlchemy's cursor handling took three
+    trips to the driver's thread a statement, each waiting for the event loop.
     """
     if not rows:
         return
@@ -67,18 +68,25 @@ async def insert_rows_ignoring_conflicts(
             insert_ignore(connection, table), [dict(zip(columns, row, strict=True)) for row in rows]
         )
         return
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
     per_statement = max(1, _SQLITE_VARIABLES // len(columns))
-    whole = len(rows) - len(rows) % per_statement
-    if whole:
-        await connection.exec_driver_sql(
-            _sqlite_insert(connection, table, columns, per_statement),
-            [_flat(rows[at : at + per_statement]) for at in range(0, whole, per_statement)],
-        )
-    if whole < len(rows):
-        rest = rows[whole:]
-        await connection.exec_driver_sql(
-            _sqlite_insert(connection, table, columns, len(rest)), _flat(rest)
-        )
+    try:
+        for at in range(0, len(rows), per_statement):
+            chunk = rows[at : at + per_statement]
+            await driver.execute_fetchall(
+                _sqlite_insert(connection, table, columns, len(chunk)), _flat(chunk)
+            )
+    except sqlite3.Error as exc:
+        # As SQLAlchemy reports a failed statement, without the rows (customer data).
+        raise DBAPIError.instance(
+            f"INSERT INTO {table.name} ({len(rows)} rows)",
+            None,
+            exc,
+            sqlite3.Error,
+            hide_parameters=True,
+            dialect=connection.dialect,
+        ) from exc
 
 
 def _flat(rows: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:

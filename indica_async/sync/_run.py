@@ -45,6 +45,8 @@ DEFAULT_OVERLAP_DAYS: Final = 2
 _DIFF_BATCH: Final = 1000
 #: Lookups of unlisted customers in flight at most.
 _LOOKUP_CONCURRENCY: Final = 8
+#: Rows a write to the store takes at least (the last one excepted): about 2.5 MB.
+_WRITE_ROWS: Final = 2000
 
 
 @attrs.define
@@ -313,23 +315,33 @@ async def _store_pages(
     pages: AsyncGenerator[Page, None],
     rows_of: Callable[[Page], list[tuple[Any, ...]]],
     write: Callable[[list[tuple[Any, ...]]], Awaitable[None]],
+    *,
+    batch: int = _WRITE_ROWS,
 ) -> None:
-    """Write every page's rows, one write in flight while the next page's rows are made.
+    """Write every page's rows in batches of ``batch`` rows or more, one write in flight
+    while the next batch is made.
 
-    The database works in its driver's thread, so a page's write overlaps with encoding
-    the next one (and with the walk's requests and decoding) instead of following it.
-    Closes ``pages``; a failed write stops the walk.
+    The database works in its driver's thread, so a write overlaps with the walk and
+    with encoding the next rows instead of following them. Large batches keep the
+    trips to that thread (each waits for the GIL) few. Closes ``pages``; a failed write
+    stops the walk.
     """
     writing: asyncio.Future[None] | None = None
+    rows: list[tuple[Any, ...]] = []
     try:
         async for page in pages:
-            rows = rows_of(page)
+            rows += rows_of(page)
+            if len(rows) < batch:
+                continue
             if writing is not None:
                 # Shielded: a cancelled run must not cancel a statement mid-way; the
                 # finally clause waits for it.
                 await asyncio.shield(writing)
-            writing = asyncio.ensure_future(write(rows))
+            writing, rows = asyncio.ensure_future(write(rows)), []
         if writing is not None:
+            await asyncio.shield(writing)
+        if rows:
+            writing = asyncio.ensure_future(write(rows))
             await asyncio.shield(writing)
     finally:
         try:

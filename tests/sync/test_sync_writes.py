@@ -12,15 +12,19 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+import indica_async.sync._dialect
 from indica_async.sync import Store
 from indica_async.sync import _schema as schema
 from indica_async.sync._dialect import insert_rows_ignoring_conflicts, store_day
 from indica_async.sync._run import _store_pages
 
 
+@pytest.mark.parametrize("variables", [999, None], ids=["999-variables", "default"])
 async def test_rows_go_in_whole_statements_and_a_remainder_skipping_conflicts(
-    store_target: str,
+    store_target: str, variables: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if variables is not None:  # SQLite before 3.32: statements of 199 rows of 5
+        monkeypatch.setattr(indica_async.sync._dialect, "_SQLITE_VARIABLES", variables)
     columns = ("account_id", "customer_id", "data", "window_start", "window_end")
     first, last = dt.date(2024, 2, 28), dt.date(2024, 3, 1)
     async with Store(store_target) as store:
@@ -35,8 +39,8 @@ async def test_rows_go_in_whole_statements_and_a_remainder_skipping_conflicts(
             def rows(ids: range, text: str) -> list[tuple[Any, ...]]:
                 return [(1, i, f'{{"id":{i},"v":"{text}"}}', day(first), day(last)) for i in ids]
 
-            # 999 parameters a statement: 199 rows of 5. 405 = two whole statements and
-            # a remainder of 7; 150 of them are already there, one is in twice.
+            # With 999 parameters a statement, 406 rows are two whole statements and a
+            # remainder; 150 of them are already there, one is in twice.
             await insert_rows_ignoring_conflicts(connection, schema.staging, columns, [])
             await insert_rows_ignoring_conflicts(
                 connection, schema.staging, columns, rows(range(100, 250), "old")
@@ -102,7 +106,7 @@ async def test_the_next_page_is_encoded_while_the_last_one_is_written() -> None:
         written.append(rows[0][0])
         events.append(f"written {rows[0][0]}")
 
-    await _store_pages(pages(), _rows_of(events), write)
+    await _store_pages(pages(), _rows_of(events), write, batch=1)
 
     assert written == [1, 2, 3]
     assert events == [
@@ -119,6 +123,21 @@ async def test_the_next_page_is_encoded_while_the_last_one_is_written() -> None:
     assert pages.closed
 
 
+async def test_rows_are_written_in_batches_of_at_least_batch_rows() -> None:
+    events: list[str] = []
+    written: list[list[int]] = []
+
+    def rows_of(page: Any) -> list[tuple[Any, ...]]:
+        return [(page, n) for n in range(3)]
+
+    async def write(rows: list[tuple[Any, ...]]) -> None:
+        written.append(sorted({row[0] for row in rows}))
+
+    await _store_pages(_Pages(5, events)(), rows_of, write, batch=5)
+
+    assert written == [[1, 2], [3, 4], [5]]
+
+
 async def test_a_failed_write_stops_the_walk_and_is_the_error_raised(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -131,7 +150,7 @@ async def test_a_failed_write_stops_the_walk_and_is_the_error_raised(
             raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        await _store_pages(pages(), _rows_of(events), write)
+        await _store_pages(pages(), _rows_of(events), write, batch=1)
 
     # Page 3 was encoded while page 2 was written; nothing after it was.
     assert events == ["rows 1", "rows 2", "rows 3"]
@@ -159,7 +178,7 @@ async def test_a_run_stopped_mid_write_waits_for_the_write_first(stop: str) -> N
             raise ValueError("a page that cannot be stored")
         return [(page,)]
 
-    task = asyncio.ensure_future(_store_pages(pages(), rows_of, write))
+    task = asyncio.ensure_future(_store_pages(pages(), rows_of, write, batch=1))
     await writing.wait()
     if stop == "cancel":
         await asyncio.sleep(0)  # page 2 encoded, its write waiting for page 1's
