@@ -71,11 +71,17 @@ async def insert_rows_ignoring_conflicts(
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None
     per_statement = max(1, _SQLITE_VARIABLES // len(columns))
+    whole = len(rows) - len(rows) % per_statement
     try:
-        for at in range(0, len(rows), per_statement):
-            chunk = rows[at : at + per_statement]
+        if whole:  # only where a batch outgrows one statement (old SQLite)
+            cursor = await driver.executemany(
+                _sqlite_insert(connection, table, columns, per_statement),
+                [_flat(rows[at : at + per_statement]) for at in range(0, whole, per_statement)],
+            )
+            await cursor.close()
+        if whole < len(rows):
             await driver.execute_fetchall(
-                _sqlite_insert(connection, table, columns, len(chunk)), _flat(chunk)
+                _sqlite_insert(connection, table, columns, len(rows) - whole), _flat(rows[whole:])
             )
     except sqlite3.Error as exc:
         # As SQLAlchemy reports a failed statement, without the rows (customer data).

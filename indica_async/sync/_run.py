@@ -45,7 +45,7 @@ DEFAULT_OVERLAP_DAYS: Final = 2
 _DIFF_BATCH: Final = 1000
 #: Lookups of unlisted customers in flight at most.
 _LOOKUP_CONCURRENCY: Final = 8
-#: Rows a write to the store takes at least (the last one excepted): about 2.5 MB.
+#: Rows a write to the store takes (the last one excepted): about 2.5 MB.
 _WRITE_ROWS: Final = 2000
 
 
@@ -318,8 +318,8 @@ async def _store_pages(
     *,
     batch: int = _WRITE_ROWS,
 ) -> None:
-    """Write every page's rows in batches of ``batch`` rows or more, one write in flight
-    while the next batch is made.
+    """Write every page's rows in batches of ``batch`` rows (the last one excepted), one
+    write in flight while the next batch is made.
 
     The database works in its driver's thread, so a write overlaps with the walk and
     with encoding the next rows instead of following them. Large batches keep the
@@ -331,13 +331,14 @@ async def _store_pages(
     try:
         async for page in pages:
             rows += rows_of(page)
-            if len(rows) < batch:
-                continue
-            if writing is not None:
-                # Shielded: a cancelled run must not cancel a statement mid-way; the
-                # finally clause waits for it.
-                await asyncio.shield(writing)
-            writing, rows = asyncio.ensure_future(write(rows)), []
+            while len(rows) >= batch:
+                if writing is not None:
+                    # Shielded: a cancelled run must not cancel a statement mid-way;
+                    # the finally clause waits for it.
+                    await asyncio.shield(writing)
+                # Exactly ``batch`` rows: SQLite keeps each statement it prepared, and
+                # one of another length would be another copy, megabytes large.
+                writing, rows = asyncio.ensure_future(write(rows[:batch])), rows[batch:]
         if writing is not None:
             await asyncio.shield(writing)
         if rows:

@@ -123,19 +123,25 @@ async def test_the_next_page_is_encoded_while_the_last_one_is_written() -> None:
     assert pages.closed
 
 
-async def test_rows_are_written_in_batches_of_at_least_batch_rows() -> None:
-    events: list[str] = []
-    written: list[list[int]] = []
+@pytest.mark.parametrize("per_page", [3, 12])
+async def test_rows_are_written_in_batches_of_exactly_batch_rows(per_page: int) -> None:
+    written: list[list[tuple[int, int]]] = []
 
     def rows_of(page: Any) -> list[tuple[Any, ...]]:
-        return [(page, n) for n in range(3)]
+        return [(page, n) for n in range(per_page)]
 
     async def write(rows: list[tuple[Any, ...]]) -> None:
-        written.append(sorted({row[0] for row in rows}))
+        written.append(list(rows))
 
-    await _store_pages(_Pages(5, events)(), rows_of, write, batch=5)
+    await _store_pages(_Pages(5, [])(), rows_of, write, batch=5)
 
-    assert written == [[1, 2], [3, 4], [5]]
+    # Every row once, in order; every write but the last of 5 rows (pages larger than
+    # a batch too), so the store prepares statements of two lengths at most.
+    assert [row for rows in written for row in rows] == [
+        (page, n) for page in range(1, 6) for n in range(per_page)
+    ]
+    assert {len(rows) for rows in written[:-1]} == {5}
+    assert 0 < len(written[-1]) <= 5
 
 
 async def test_a_failed_write_stops_the_walk_and_is_the_error_raised(
