@@ -28,8 +28,10 @@ _SQLITE_HEADER: Final = b"SQLite format 3\x00"
 _BUSY_MS: Final = 30_000
 #: Bytes per page of a new SQLite store. A customer's row is about 1.2 KB: SQLite's
 #: default 4 KiB pages hold three of them, and a first run writes every page twice (the
-#: write-ahead log, then the checkpoint), a system call each time.
-_SQLITE_PAGE_SIZE: Final = 16_384
+#: write-ahead log, then the checkpoint), a system call each time. Measured on a first
+#: sync of 300,000 and 1,000,000 customers: 16 KiB pages made the file 14% smaller and
+#: the commit about twice as fast as 4 KiB; 32 KiB took the commit another 10% off.
+_SQLITE_PAGE_SIZE: Final = 32_768
 
 
 @attrs.frozen
