@@ -101,6 +101,9 @@ class WindowRequest:
     check: int | None = None
     #: Set for the final check of unverified days (its records are not used).
     probe: bool = False
+    #: Set for the early check of unverified days: the whole range at the limit, sent
+    #: beside the last windows (its records are not used either).
+    early_probe: bool = False
     #: Set when this request asks a whole window again to confirm a cap of this count.
     confirm: int | None = None
 
@@ -176,6 +179,7 @@ class WindowPlanner:
     #: Single days full at a cap not yet confirmed: fetched again if it is refuted.
     _held: list[WindowRequest] = attrs.field(init=False, factory=list)
     _probe_settled: bool = attrs.field(default=False, init=False)
+    _early_probe_sent: bool = attrs.field(default=False, init=False)
     _next_check_id: int = attrs.field(default=1, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -241,6 +245,8 @@ class WindowPlanner:
             return self._queue.popleft()
         if self._covered() and self._probe_due():
             return self._final_probe()
+        if self._cursor > self.end and self._early_probe_due():
+            return self._early_probe()
         if not new_windows or self._cursor > self.end:
             return None
         density = self.density()
@@ -281,6 +287,11 @@ class WindowPlanner:
         unique = count if ids is None else len(set(ids))
         if request.probe:
             return self._record_probe(asked - 1, unique)
+        if request.early_probe:
+            # Whatever came back, the server returns that many: every day short of it
+            # is settled. If that leaves days unverified, the final probe still runs.
+            self._largest_count = max(self._largest_count, unique)
+            return Verdict.CHECKED
         if request.check is not None:
             self._record_check(request.check, unique, ids)
         if request.confirm is not None:
@@ -313,6 +324,23 @@ class WindowPlanner:
         if self.cap is not None:
             return {}
         return {d: n for d, n in self._suspects.items() if n >= self._largest_count}
+
+    def _early_probe_due(self) -> bool:
+        return (
+            not self._early_probe_sent
+            and not self._probes_sent
+            and not self._probe_settled
+            and bool(self.unverified_days)
+        )
+
+    def _early_probe(self) -> WindowRequest:
+        # Every new window is out and some days are unverified: rather than wait for the
+        # walk to end and then ask the final probe's round trip, ask now, beside the last
+        # windows, for as many records as a window may hold. An honest server returns
+        # them all (or the whole range), which outnumbers every short day.
+        self._early_probe_sent = True
+        self._outstanding += 1
+        return WindowRequest(Window(self.start, self.end), self.effective_limit, early_probe=True)
 
     def _final_probe(self) -> WindowRequest:
         # One request settles every unverified day: ask the whole range for one more

@@ -306,6 +306,31 @@ def test_the_final_probe_clears_days_that_only_looked_capped() -> None:
     assert planner.unverified_days == {}
 
 
+def test_the_early_probe_goes_out_beside_the_last_windows() -> None:
+    # The same days, four requests at a time: once the last new window is out, the whole
+    # range is asked at the limit beside it, instead of one more round trip after the
+    # walk. An honest server's answer outnumbers every short day and settles them all.
+    rng = random.Random(5)
+    counts = {day(i): rng.randint(20, 45) for i in range(30)}
+    planner = WindowPlanner(D0, day(29), limit=50, max_limit=100)
+    windows, requests = simulate(counts, planner, batch=4)
+    assert_exact_cover(windows, D0, day(29))
+    assert planner.unverified_days == {}
+    assert planner._early_probe_sent and planner._probes_sent == 0
+    assert requests == len(windows) + 1
+
+
+def test_an_early_probe_that_proves_nothing_leaves_the_final_probe_to_decide() -> None:
+    # A server that caps at 40 answers the early probe with 40: days of 40 stay
+    # unverified, so the final probe still runs, twice, and the capped day is named.
+    counts = {day(i): 30 + i for i in range(12)}  # 30 .. 41 a day
+    planner = WindowPlanner(D0, day(11), limit=50, max_limit=100, initial_days=1)
+    with pytest.raises(WindowOverflowError) as info:
+        simulate(counts, planner, batch=4, cap=40, allow_loss=True)
+    assert planner._early_probe_sent and planner._probes_sent == 2
+    assert info.value.day == day(11) and planner.cap == 40  # 41 that day, 40 returned
+
+
 # --- servers that lie, and concurrent cap checks ------------------------------------
 
 
