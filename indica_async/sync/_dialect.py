@@ -56,10 +56,12 @@ async def insert_rows_ignoring_conflicts(
 ) -> None:
     """Insert ``rows`` (tuples of ``columns``' values) into ``table``, skipping conflicts.
 
-    Days in the rows are as `store_day` makes them. On SQLite a page of rows is one
-    statement, handed to the driver's thread in one step: one ``INSERT`` per row made
-    sqlite3 take the GIL back once a row, and SQLAlchemy's cursor handling took three
-    trips to the driver's thread a statement, each waiting for the event loop.
+    Days in the rows are as `store_day` makes them. On SQLite the rows are one statement
+    (a few before SQLite 3.32), handed to the driver's thread in one step: one
+    ``INSERT`` per row made sqlite3 take the GIL back once a row, and SQLAlchemy's
+    cursor handling took three trips to the driver's thread a statement, each waiting
+    for the event loop. Rows of one length each time keep SQLite's statement cache
+    small.
     """
     if not rows:
         return
