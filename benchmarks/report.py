@@ -42,7 +42,7 @@ def _rows(customers: int, today: dt.date) -> Iterator[tuple[Any, ...]]:
     )
     records = generate_customers(config)
     for index, record in enumerate(records):
-        yield (1, record.id, records.raw(index).decode(), f"{record.id:032x}", record.created)
+        yield (1, record.id, records.raw(index).decode(), record.created)
 
 
 async def _fill(target: str, customers: int, today: dt.date) -> float:
@@ -71,8 +71,8 @@ async def _fill(target: str, customers: int, today: dt.date) -> float:
 
 
 def _customer_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    account, customer_id, data, digest, created = row
-    return (account, customer_id, data, digest, "active", None, created, created, 1, 1)
+    account, customer_id, data, created = row
+    return (account, customer_id, data, "active", None, created, created, 1, 1)
 
 
 def _change_rows(customers: list[int]) -> list[tuple[Any, ...]]:
@@ -88,14 +88,14 @@ def _fill_sqlite(path: str, customers: int, today: dt.date) -> None:
     try:
         connection.execute("BEGIN")
         insert = (
-            "INSERT INTO customers (account_id, customer_id, data, hash, status, status_run, "
+            "INSERT INTO customers (account_id, customer_id, data, status, status_run, "
             "first_window_start, first_window_end, first_run, last_seen_run) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
         batch, ids = [], []
         for row in _rows(customers, today):
             values = _customer_row(row)
-            batch.append((*values[:6], values[6].isoformat(), values[7].isoformat(), *values[8:]))
+            batch.append((*values[:5], values[5].isoformat(), values[6].isoformat(), *values[7:]))
             if len(ids) < 1000:
                 ids.append(row[1])
             if len(batch) == _BATCH:
@@ -121,7 +121,7 @@ async def _fill_postgresql(store: Store, customers: int, today: dt.date) -> None
             "customers",
             records=rows,
             columns=[
-                "account_id", "customer_id", "data", "hash", "status", "status_run",
+                "account_id", "customer_id", "data", "status", "status_run",
                 "first_window_start", "first_window_end", "first_run", "last_seen_run",
             ],
         )  # fmt: skip

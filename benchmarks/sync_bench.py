@@ -129,7 +129,8 @@ def main(sizes: Sequence[int]) -> None:
             with _sandbox(customers) as url:
                 out = os.path.join(tmp, f"export-{customers}.jsonl")
                 db = os.path.join(tmp, f"store-{customers}.sqlite")
-                _say("export ...")
+                load_before = os.getloadavg()[0]
+                _say(f"export ... (load average {load_before:.2f})")
                 export_s, export_mib, _ = _run(
                     url,
                     "customers",
@@ -156,6 +157,7 @@ def main(sizes: Sequence[int]) -> None:
                         sync_mib,
                         _requests(err),
                         os.path.getsize(db) / 2**20,
+                        f"{load_before:.1f} -> {os.getloadavg()[0]:.1f}",
                     )
                 )
                 last_db, first_seconds, first_engine = db, sync_s, _engine_seconds(err)
@@ -181,15 +183,19 @@ def main(sizes: Sequence[int]) -> None:
 
     print("## Sync: first run into SQLite vs the JSONL export (one run each, paired)\n")
     print(
-        "| customers | export s | sync s | sync/export throughput | export peak MiB | "
-        "sync peak MiB | sync requests | store MiB |"
+        "| customers | export s | sync s | sync/export throughput | sync/export time | "
+        "export peak MiB | sync peak MiB | sync requests | store MiB | load average |"
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for n, es, ss, em, sm, req, size in rows:
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for n, es, ss, em, sm, req, size, load in rows:
         print(
-            f"| {n:,} | {es:.1f} | {ss:.1f} | {es / ss:.2f}x | {em:.0f} | {sm:.0f} | "
-            f"{req:,} | {size:.0f} |"
+            f"| {n:,} | {es:.1f} | {ss:.1f} | {es / ss:.2f}x | {ss / es:.2f}x | {em:.0f} | "
+            f"{sm:.0f} | {req:,} | {size:.0f} | {load} |"
         )
+    print(
+        "\n(Load average: the 1-minute figure before the export and after the sync, on "
+        f"{os.cpu_count()} cores.)"
+    )
     if len(rows) > 1:
         small, large = rows[0], rows[-1]
         print(

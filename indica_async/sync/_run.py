@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Any, Final, Literal
 
 import attrs
@@ -22,17 +22,16 @@ from .._client import AsyncIndicaClient
 from .._converters import customer_to_json
 from .._errors import NotFoundError, PermissionDeniedError
 from .._walk import Page, Progress
-from ..models import Customer
 from . import _schema as schema
 from ._dialect import (
     insert_ignore,
     insert_rows_ignoring_conflicts,
     is_lock_busy,
+    store_day,
     try_lock_account,
 )
 from ._diff import diff_fields
 from ._errors import RunInProgressError, StoreError
-from ._json import content_hash
 from ._store import Account, Store, find_account
 
 __all__ = ["DEFAULT_OVERLAP_DAYS", "Mode", "SyncProgress", "SyncReport", "sync"]
@@ -46,6 +45,8 @@ DEFAULT_OVERLAP_DAYS: Final = 2
 _DIFF_BATCH: Final = 1000
 #: Lookups of unlisted customers in flight at most.
 _LOOKUP_CONCURRENCY: Final = 8
+#: Rows a write to the store takes (the last one excepted): about 2.5 MB.
+_WRITE_ROWS: Final = 2000
 
 
 @attrs.define
@@ -277,23 +278,21 @@ async def _run(
     if not stored:
         # Nothing to diff against (a first run): the pages go straight into customers,
         # and every one of them is new. Half the writes of staging them.
-        try:
-            async for page in pages:
-                await insert_rows_ignoring_conflicts(
-                    connection, customers, _new_rows(account_id, run_id, page)
-                )
-        finally:
-            await pages.aclose()
+        day = store_day(connection)
+        await _store_pages(
+            pages,
+            lambda page: _new_rows(account_id, run_id, page, day),
+            lambda rows: insert_rows_ignoring_conflicts(connection, customers, _NEW_COLUMNS, rows),
+        )
         counts.listed = counts.new = await _record_all_new(connection, account_id, run_id)
         return counts
     await connection.execute(staging.delete().where(staging.c.account_id == account_id))
-    try:
-        async for page in pages:
-            await insert_rows_ignoring_conflicts(
-                connection, staging, _staged_rows(account_id, page)
-            )
-    finally:
-        await pages.aclose()
+    day = store_day(connection)
+    await _store_pages(
+        pages,
+        lambda page: _staged_rows(account_id, page, day),
+        lambda rows: insert_rows_ignoring_conflicts(connection, staging, _STAGED_COLUMNS, rows),
+    )
     counts.listed = int(
         await connection.scalar(
             select(func.count()).select_from(staging).where(staging.c.account_id == account_id)
@@ -312,26 +311,90 @@ async def _run(
     return counts
 
 
-def _stored(customer: Customer) -> dict[str, Any]:
-    """The columns every stored copy of a customer has: its JSON and that JSON's hash."""
-    data = customer_to_json(customer)
-    return {"customer_id": customer.id, "data": data.decode(), "hash": content_hash(data)}
+async def _store_pages(
+    pages: AsyncGenerator[Page, None],
+    rows_of: Callable[[Page], list[tuple[Any, ...]]],
+    write: Callable[[list[tuple[Any, ...]]], Awaitable[None]],
+    *,
+    batch: int = _WRITE_ROWS,
+) -> None:
+    """Write every page's rows in batches of ``batch`` rows (the last one excepted), one
+    write in flight while the next batch is made.
+
+    The database works in its driver's thread, so a write overlaps with the walk and
+    with encoding the next rows instead of following them. Large batches keep the
+    trips to that thread (each waits for the GIL) few. Closes ``pages``; a failed write
+    stops the walk.
+    """
+    writing: asyncio.Future[None] | None = None
+    rows: list[tuple[Any, ...]] = []
+    try:
+        async for page in pages:
+            rows += rows_of(page)
+            while len(rows) >= batch:
+                if writing is not None:
+                    # Shielded: a cancelled run must not cancel a statement mid-way;
+                    # the finally clause waits for it.
+                    await asyncio.shield(writing)
+                # Exactly ``batch`` rows: SQLite keeps each statement it prepared, and
+                # one of another length would be another copy, megabytes large.
+                writing, rows = asyncio.ensure_future(write(rows[:batch])), rows[batch:]
+        if writing is not None:
+            await asyncio.shield(writing)
+        if rows:
+            writing = asyncio.ensure_future(write(rows))
+            await asyncio.shield(writing)
+    finally:
+        try:
+            if writing is not None and not writing.done():
+                # Never leave the connection in use by a write nobody waits for.
+                await asyncio.wait({writing})
+        finally:
+            if writing is not None and writing.done() and not writing.cancelled():
+                writing.exception()  # retrieved: the error that stopped us is raised
+            await pages.aclose()
 
 
-def _staged_rows(account_id: int, page: Page) -> list[dict[str, Any]]:
-    window = {"window_start": page.first_day, "window_end": page.last_day}
-    return [{"account_id": account_id, **_stored(c), **window} for c in page.customers]
+_STAGED_COLUMNS: Final = ("account_id", "customer_id", "data", "window_start", "window_end")
+_NEW_COLUMNS: Final = (
+    "account_id",
+    "customer_id",
+    "data",
+    "status",
+    "first_window_start",
+    "first_window_end",
+    "first_run",
+    "last_seen_run",
+)
 
 
-def _new_rows(account_id: int, run_id: int, page: Page) -> list[dict[str, Any]]:
-    first_seen = {
-        "status": "active",
-        "first_window_start": page.first_day,
-        "first_window_end": page.last_day,
-        "first_run": run_id,
-        "last_seen_run": run_id,
-    }
-    return [{"account_id": account_id, **_stored(c), **first_seen} for c in page.customers]
+def _staged_rows(
+    account_id: int, page: Page, day: Callable[[dt.date], Any]
+) -> list[tuple[Any, ...]]:
+    start, end = day(page.first_day), day(page.last_day)
+    return [
+        (account_id, customer.id, customer_to_json(customer).decode(), start, end)
+        for customer in page.customers
+    ]
+
+
+def _new_rows(
+    account_id: int, run_id: int, page: Page, day: Callable[[dt.date], Any]
+) -> list[tuple[Any, ...]]:
+    start, end = day(page.first_day), day(page.last_day)
+    return [
+        (
+            account_id,
+            customer.id,
+            customer_to_json(customer).decode(),
+            "active",
+            start,
+            end,
+            run_id,
+            run_id,
+        )
+        for customer in page.customers
+    ]
 
 
 async def _record_all_new(connection: AsyncConnection, account_id: int, run_id: int) -> int:
@@ -390,7 +453,6 @@ async def _apply_new(connection: AsyncConnection, account_id: int, run_id: int) 
                 "account_id",
                 "customer_id",
                 "data",
-                "hash",
                 "status",
                 "first_window_start",
                 "first_window_end",
@@ -401,7 +463,6 @@ async def _apply_new(connection: AsyncConnection, account_id: int, run_id: int) 
                 literal(account_id),
                 staging.c.customer_id,
                 staging.c.data,
-                staging.c.hash,
                 literal("active"),
                 staging.c.window_start,
                 staging.c.window_end,
@@ -416,7 +477,7 @@ async def _apply_new(connection: AsyncConnection, account_id: int, run_id: int) 
 async def _apply_differences(
     connection: AsyncConnection, account_id: int, run_id: int, counts: _Counts
 ) -> None:
-    """Changed customers (another hash) and restored ones (listed again), in batches."""
+    """Changed customers (other JSON) and restored ones (listed again), in batches."""
     staging, customers = schema.staging, schema.customers
     after = 0
     while True:
@@ -425,7 +486,6 @@ async def _apply_differences(
                 select(
                     staging.c.customer_id,
                     staging.c.data.label("new_data"),
-                    staging.c.hash.label("new_hash"),
                     customers.c.data.label("old_data"),
                     customers.c.status,
                 )
@@ -439,7 +499,7 @@ async def _apply_differences(
                 .where(
                     staging.c.account_id == account_id,
                     staging.c.customer_id > after,
-                    (staging.c.hash != customers.c.hash) | (customers.c.status != "active"),
+                    (staging.c.data != customers.c.data) | (customers.c.status != "active"),
                 )
                 .order_by(staging.c.customer_id)
                 .limit(_DIFF_BATCH)
@@ -464,7 +524,6 @@ async def _apply_differences(
                 {
                     "key": row.customer_id,
                     "data": row.new_data,
-                    "hash": row.new_hash,
                     "status": "active",
                     "status_run": run_id if restored else None,
                 }
@@ -568,7 +627,7 @@ async def _confirm_unlisted(
             # missing one is restored (one record, with the fields that changed), as a
             # customer listed again is.
             restored = row.status != "active"
-            same = content_hash(verdict) == content_hash(row.data.encode())
+            same = verdict == row.data.encode()
             if same and not restored:
                 continue
             names, before, after = diff_fields(orjson.loads(row.data), orjson.loads(verdict))
@@ -580,7 +639,6 @@ async def _confirm_unlisted(
                 {
                     "key": row.customer_id,
                     "data": verdict.decode(),
-                    "hash": content_hash(verdict),
                     "status": "active",
                     "status_run": run_id if restored else None,
                 }
@@ -597,7 +655,6 @@ async def _confirm_unlisted(
             {
                 "key": row.customer_id,
                 "data": row.data,
-                "hash": content_hash(row.data.encode()),
                 "status": verdict,
                 "status_run": run_id,
             }

@@ -76,7 +76,6 @@ customers = Table(
     Column("customer_id", BigInteger, primary_key=True, autoincrement=False),
     #: The customer's API JSON, as last seen.
     Column("data", Text, nullable=False),
-    Column("hash", String(32), nullable=False),
     #: ``active``, ``deleted`` (404 confirmed) or ``missing`` (unlisted, unconfirmed).
     Column("status", String(8), nullable=False),
     Column("status_run", Integer),
@@ -136,7 +135,6 @@ staging = Table(
     Column("account_id", Integer, primary_key=True),
     Column("customer_id", BigInteger, primary_key=True, autoincrement=False),
     Column("data", Text, nullable=False),
-    Column("hash", String(32), nullable=False),
     Column("window_start", Date, nullable=False),
     Column("window_end", Date, nullable=False),
 )

@@ -26,6 +26,12 @@ __all__ = ["Account", "ChangeRecord", "RunRecord", "Store"]
 _SQLITE_HEADER: Final = b"SQLite format 3\x00"
 #: Milliseconds an ordinary store transaction waits for SQLite's write lock.
 _BUSY_MS: Final = 30_000
+#: Bytes per page of a new SQLite store. A customer's row is about 1.2 KB: SQLite's
+#: default 4 KiB pages hold three of them, and a first run writes every page twice (the
+#: write-ahead log, then the checkpoint), a system call each time. Measured on a first
+#: sync of 300,000 and 1,000,000 customers: 16 KiB pages made the file 14% smaller and
+#: the commit about twice as fast as 4 KiB; 32 KiB took the commit another 10% off.
+_SQLITE_PAGE_SIZE: Final = 32_768
 
 
 @attrs.frozen
@@ -127,6 +133,8 @@ def _create_sqlite_file(path: str) -> None:
     # check above can read it without replaying a write-ahead log.
     connection = sqlite3.connect(path, isolation_level=None)
     try:
+        # Set before anything is written: a page size is fixed once the file has one.
+        connection.execute(f"PRAGMA page_size = {_SQLITE_PAGE_SIZE}")
         connection.execute(f"PRAGMA application_id = {schema.SQLITE_APPLICATION_ID}")
         connection.execute("PRAGMA journal_mode = WAL")
     finally:

@@ -109,6 +109,9 @@ async def test_an_sqlite_store_is_marked_in_its_header(tmp_path: Path) -> None:
     header = path.read_bytes()[:100]
     assert header.startswith(b"SQLite format 3\x00")
     assert header[68:72] == b"INDC"
+    # 32 KiB pages (a customer's row is about 1.2 KB), and the write-ahead log.
+    assert int.from_bytes(header[16:18], "big") == 32_768
+    assert header[18:20] == b"\x02\x02"
     async with Store(path) as again:  # and it opens again
         assert await again.accounts() == []
 
