@@ -101,8 +101,8 @@ class WindowRequest:
     check: int | None = None
     #: Set for the final check of unverified days (its records are not used).
     probe: bool = False
-    #: Set for the early check of unverified days: the whole range at the limit, sent
-    #: beside the last windows (its records are not used either).
+    #: Set for the early check against a cap: the whole range at the limit, sent beside
+    #: the windows (its records are not used either).
     early_probe: bool = False
     #: Set when this request asks a whole window again to confirm a cap of this count.
     confirm: int | None = None
@@ -245,7 +245,7 @@ class WindowPlanner:
             return self._queue.popleft()
         if self._covered() and self._probe_due():
             return self._final_probe()
-        if self._cursor > self.end and self._early_probe_due():
+        if self._early_probe_due():
             return self._early_probe()
         if not new_windows or self._cursor > self.end:
             return None
@@ -326,18 +326,26 @@ class WindowPlanner:
         return {d: n for d, n in self._suspects.items() if n >= self._largest_count}
 
     def _early_probe_due(self) -> bool:
-        return (
-            not self._early_probe_sent
-            and not self._probes_sent
-            and not self._probe_settled
-            and bool(self.unverified_days)
-        )
+        if (
+            self._early_probe_sent
+            or self._probes_sent
+            or self._probe_settled
+            or not self.detect_cap
+            or self.cap is not None
+        ):
+            return False
+        if self._cursor > self.end:
+            return bool(self.unverified_days)
+        # Under way (a window is back): one answer of a full page settles every short
+        # page to come, where each new largest count would otherwise be checked by
+        # fetching its window again in halves.
+        return bool(self._samples)
 
     def _early_probe(self) -> WindowRequest:
-        # Every new window is out and some days are unverified: rather than wait for the
-        # walk to end and then ask the final probe's round trip, ask now, beside the last
-        # windows, for as many records as a window may hold. An honest server returns
-        # them all (or the whole range), which outnumbers every short day.
+        # Ask the whole range, beside the windows, for as many records as a window may
+        # hold: an honest server returns that many (or the whole range), more than any
+        # short page holds, and no cap check nor final probe is needed. One odd answer
+        # only settles less: a cap is still set by checks alone.
         self._early_probe_sent = True
         self._outstanding += 1
         return WindowRequest(Window(self.start, self.end), self.effective_limit, early_probe=True)
