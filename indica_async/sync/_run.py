@@ -449,16 +449,7 @@ async def _apply_new(connection: AsyncConnection, account_id: int, run_id: int) 
     )
     await connection.execute(
         customers.insert().from_select(
-            [
-                "account_id",
-                "customer_id",
-                "data",
-                "status",
-                "first_window_start",
-                "first_window_end",
-                "first_run",
-                "last_seen_run",
-            ],
+            list(_NEW_COLUMNS),
             select(
                 literal(account_id),
                 staging.c.customer_id,
