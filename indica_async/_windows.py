@@ -8,12 +8,14 @@ holds ``limit`` records may be truncated, so the planner:
 - splits a full window into halves, fetched with the larger ``max_limit`` (a full
   window usually holds a burst), and retries a full single day at ``max_limit``
   before it gives up with `WindowOverflowError`;
-- watches for a server that caps ``limit`` below what was asked: a window that comes
-  back short but as large as anything seen so far is fetched again as two halves,
-  and if the halves hold more, the whole window is asked for once more: only if it
-  comes back short at the same count again is that count the server's cap. One odd
-  answer from a server that is honest afterwards never sets a cap (nor, from it, a
-  false `WindowOverflowError`).
+- watches for a server that caps ``limit`` below what was asked: once the first
+  window is back it asks the whole range once at the limit (the early probe), whose
+  full answer shows that no short page can be capped; until then, or if that answer
+  is short too, a window that comes back short but as large as anything seen so far
+  is fetched again as two halves, and if the halves hold more, the whole window is
+  asked for once more: only if it comes back short at the same count again is that
+  count the server's cap. One odd answer from a server that is honest afterwards
+  never sets a cap (nor, from it, a false `WindowOverflowError`).
 
 Counts are of distinct customer ids where the caller passes the ids: a server that
 repeats a customer inside a page, or across the halves of a check, must not look as
@@ -367,7 +369,9 @@ class WindowPlanner:
             if self._probes_sent < 2:
                 return Verdict.CHECKED
             self.cap = count
-            day, suspect = max(self._suspects.items(), key=lambda item: item[1])
+            # The earliest of the days that returned the most, whatever order the
+            # responses came in (as `_record_confirm` names the earliest overflow).
+            day, suspect = min(self._suspects.items(), key=lambda item: (-item[1], item[0]))
             raise self._overflow(day, suspect)
         self._probe_settled = True
         return Verdict.CHECKED
