@@ -2,10 +2,11 @@
 
 Decoding: msgspec parses a body and builds the frozen attrs models in one pass in C,
 checking every field's type as it goes (no coercion). Open enums need no hook: msgspec
-asks the enum's ``_missing_`` for values that are not members. msgspec has no switch to
-forbid unknown fields on attrs classes, so strict mode decodes the body a second time
-into key-only mirror structs that do forbid them (opt-in, so the default path pays
-nothing). Every msgspec error becomes a `DecodeError` that names the path and the
+asks the enum's ``_missing_`` for values that are not members, and each decode gives
+that a memo for the one body, so a new value repeated on a page is made once. msgspec
+has no switch to forbid unknown fields on attrs classes, so strict mode decodes the body
+a second time into key-only mirror structs that do forbid them (opt-in, so the default
+path pays nothing). Every msgspec error becomes a `DecodeError` that names the path and the
 expected type, never a value and never the name of an unknown field.
 
 Encoding: `converter` (cattrs) unstructures the models into the API's JSON shape.
@@ -28,7 +29,7 @@ from cattrs.preconf.orjson import OrjsonConverter
 from cattrs.preconf.orjson import make_converter as _make_orjson_converter
 
 from ._errors import DecodeError
-from .models import Address, Customer, Recommendation
+from .models import _UNLISTED_IN_BODY, Address, Customer, Recommendation
 
 __all__ = [
     "converter",
@@ -232,6 +233,7 @@ def decode_customers(items: object, *, strict: bool = False) -> list[Customer]:
 
 
 def _decode(decoder: msgspec.json.Decoder[_T], body: bytes, request_path: str | None) -> _T:
+    reuse = _UNLISTED_IN_BODY.set({})
     try:
         return decoder.decode(body)
     except msgspec.ValidationError as exc:
@@ -247,15 +249,20 @@ def _decode(decoder: msgspec.json.Decoder[_T], body: bytes, request_path: str | 
     except RecursionError:
         # msgspec bounds the depth it follows, also inside fields it skips.
         raise _too_deep(request_path) from None
+    finally:
+        _UNLISTED_IN_BODY.reset(reuse)
 
 
 def _convert(obj: object, tp: Any) -> Any:
+    reuse = _UNLISTED_IN_BODY.set({})
     try:
         return msgspec.convert(obj, tp, strict=True)
     except msgspec.ValidationError as exc:
         raise _decode_error(str(exc)) from None
     except RecursionError:
         raise _too_deep(None) from None
+    finally:
+        _UNLISTED_IN_BODY.reset(reuse)
 
 
 def _too_deep(request_path: str | None) -> DecodeError:

@@ -6,6 +6,7 @@ known value is one of the class's members, and an unknown one is an instance of 
 class that is the string the API sent (equal to it, hashing and printing as it).
 """
 
+import contextvars
 import datetime as dt
 import enum
 
@@ -27,8 +28,10 @@ class _OpenEnum(str, enum.Enum):
 
     ``Gender("nonbinary")`` returns a ``Gender`` that is the string ``"nonbinary"``: equal
     to it, hashed, printed and serialised as it, with ``.value == .name == "nonbinary"``.
-    It is not a member: ``Gender`` does not list it and it is created anew, never
-    cached, so values a server invents cannot accumulate in the class.
+    It is not a member: ``Gender`` does not list it, and no process-wide cache keeps it,
+    so values a server invents cannot accumulate in the class. Within one decoded
+    response body, the same unknown value is made once and shared by every customer
+    that carries it.
     """
 
     # str() and f-strings give the wire value on every Python version, as StrEnum does
@@ -40,12 +43,31 @@ class _OpenEnum(str, enum.Enum):
         # Called for values that are not members (by Enum and by msgspec's decoder alike),
         # so an open enum is one type: a field is `Gender | None`, not `Gender | str | None`.
         if type(value) is not str:
-            if not isinstance(value, str):
-                return None
-            value = str(value)  # a str subclass: keep only the text
+            # A str subclass keeps only its text; anything else is no value of an enum.
+            return cls._missing_(str(value)) if isinstance(value, str) else None
+        made = _UNLISTED_IN_BODY.get()
+        if made is None:
+            return cls._unlisted(value)
+        # A server that starts sending a new value sends it on many customers of a page:
+        # each copy would cost a str subclass, its __dict__ and the collector's time.
+        key = (cls, value)
+        unlisted = made.get(key)
+        if unlisted is None:
+            unlisted = made[key] = cls._unlisted(value)
+        return unlisted
+
+    @classmethod
+    def _unlisted(cls, value: str) -> "_OpenEnum":
         unlisted = str.__new__(cls, value)
         unlisted._value_ = unlisted._name_ = value
         return unlisted
+
+
+#: The unlisted values made while one response body is decoded, by enum and value (set by
+#: the decoders for that one call, so nothing outlives it); ``None`` elsewhere.
+_UNLISTED_IN_BODY: contextvars.ContextVar[dict[tuple[type, str], _OpenEnum] | None] = (
+    contextvars.ContextVar("indica_async_unlisted_in_body", default=None)
+)
 
 
 class Gender(_OpenEnum):

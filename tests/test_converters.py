@@ -25,6 +25,7 @@ from indica_async._converters import (
 )
 from indica_async._errors import APIError, DecodeError
 from indica_async.models import (
+    _UNLISTED_IN_BODY,
     Address,
     Customer,
     CustomerType,
@@ -241,9 +242,33 @@ def test_encoding_gives_plain_strings_for_members_and_raw_values() -> None:
 def test_open_enums_accept_any_string_and_only_strings() -> None:
     assert Gender("female") is Gender.FEMALE
     assert Gender("nonbinary") == "nonbinary"
-    assert Gender("nonbinary") is not Gender("nonbinary")  # never cached
+    assert Gender("nonbinary") is not Gender("nonbinary")  # no process-wide cache
     with pytest.raises(ValueError, match="not a valid Gender"):
         Gender(1)  # type: ignore[arg-type]
+
+
+def test_an_unknown_value_is_made_once_per_body_and_never_kept_beyond_it() -> None:
+    body = orjson.dumps(
+        [sample(id=i, gender="nonbinary", ethnicity="nonbinary") for i in range(1, 4)]
+    )
+    first, second = decode_list_body(body), decode_list_body(body)
+    genders = {id(customer.gender) for customer in first}
+    assert len(genders) == 1  # one object for the whole body
+    # The same text in another enum is an instance of that enum, not the Gender.
+    assert type(first[0].ethnicity) is Ethnicity
+    assert type(first[0].gender) is Gender
+    assert first[0].ethnicity == first[0].gender == "nonbinary"
+    # The next body makes its own: nothing outlives one decode.
+    assert first[0].gender is not second[0].gender
+    assert _UNLISTED_IN_BODY.get() is None
+    assert Gender("nonbinary") is not first[0].gender
+
+
+def test_a_failed_decode_leaves_no_unknown_values_behind() -> None:
+    bad = orjson.dumps([sample(id=1, gender="nonbinary"), sample(id="two")])
+    with pytest.raises(DecodeError):
+        decode_list_body(bad)
+    assert _UNLISTED_IN_BODY.get() is None
 
 
 # --- dates --------------------------------------------------------------------------------
