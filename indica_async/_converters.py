@@ -29,7 +29,7 @@ from cattrs.preconf.orjson import OrjsonConverter
 from cattrs.preconf.orjson import make_converter as _make_orjson_converter
 
 from ._errors import DecodeError
-from .models import _UNLISTED_IN_BODY, Address, Customer, Recommendation
+from .models import Address, Customer, Recommendation, _decoding_one_body
 
 __all__ = [
     "converter",
@@ -233,9 +233,9 @@ def decode_customers(items: object, *, strict: bool = False) -> list[Customer]:
 
 
 def _decode(decoder: msgspec.json.Decoder[_T], body: bytes, request_path: str | None) -> _T:
-    reuse = _UNLISTED_IN_BODY.set({})
     try:
-        return decoder.decode(body)
+        with _decoding_one_body():
+            return decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise _decode_error(str(exc), request_path) from None
     except msgspec.DecodeError:
@@ -249,20 +249,16 @@ def _decode(decoder: msgspec.json.Decoder[_T], body: bytes, request_path: str | 
     except RecursionError:
         # msgspec bounds the depth it follows, also inside fields it skips.
         raise _too_deep(request_path) from None
-    finally:
-        _UNLISTED_IN_BODY.reset(reuse)
 
 
 def _convert(obj: object, tp: Any) -> Any:
-    reuse = _UNLISTED_IN_BODY.set({})
     try:
-        return msgspec.convert(obj, tp, strict=True)
+        with _decoding_one_body():
+            return msgspec.convert(obj, tp, strict=True)
     except msgspec.ValidationError as exc:
         raise _decode_error(str(exc)) from None
     except RecursionError:
         raise _too_deep(None) from None
-    finally:
-        _UNLISTED_IN_BODY.reset(reuse)
 
 
 def _too_deep(request_path: str | None) -> DecodeError:

@@ -6,9 +6,12 @@ known value is one of the class's members, and an unknown one is an instance of 
 class that is the string the API sent (equal to it, hashing and printing as it).
 """
 
+import contextlib
 import contextvars
 import datetime as dt
 import enum
+from collections.abc import Iterator
+from typing import TypeVar
 
 import attrs
 
@@ -28,48 +31,78 @@ class _OpenEnum(str, enum.Enum):
 
     ``Gender("nonbinary")`` returns a ``Gender`` that is the string ``"nonbinary"``: equal
     to it, hashed, printed and serialised as it, with ``.value == .name == "nonbinary"``.
-    It is not a member: ``Gender`` does not list it, and no process-wide cache keeps it,
-    so values a server invents cannot accumulate in the class. Within one decoded
-    response body, the same unknown value is made once and shared by every customer
-    that carries it.
+    It is not a member: ``Gender`` does not list it, and nothing keeps it once made, so
+    values a server invents cannot accumulate in the process. While one response body is
+    decoded, each unknown value is made once and shared by every customer that carries it.
     """
 
     # str() and f-strings give the wire value on every Python version, as StrEnum does
     # (a plain str mix-in formats as "Gender.FEMALE" on some versions, "female" on others).
     __str__ = str.__str__
 
-    @classmethod
-    def _missing_(cls, value: object) -> "_OpenEnum | None":
-        # Called for values that are not members (by Enum and by msgspec's decoder alike),
-        # so an open enum is one type: a field is `Gender | None`, not `Gender | str | None`.
+
+_E = TypeVar("_E", bound=_OpenEnum)
+
+
+class _Unlisted(dict[str, _OpenEnum]):
+    """One open enum's ``_missing_``: the unlisted values the decodes in progress made.
+
+    Enum and msgspec's decoder alike call ``_missing_`` for every value that is not a
+    member, so an open enum is one type: a field is ``Gender | None``, not
+    ``Gender | str | None``. As this dict's ``__getitem__``, a value already made for the
+    body is found in C, with no Python frame: a server that starts sending a new value
+    sends it on many customers of a page. Values are kept only inside
+    ``_decoding_one_body``, which empties the dict when it ends, so nothing outlives a
+    decode.
+    """
+
+    __slots__ = ("_enum",)
+
+    def __init__(self, enum_class: type[_OpenEnum]) -> None:
+        super().__init__()
+        self._enum = enum_class
+
+    def __missing__(self, value: object) -> _OpenEnum | None:
         if type(value) is not str:
-            # A str subclass keeps only its text; anything else is no value of an enum.
-            return cls._missing_(str(value)) if isinstance(value, str) else None
-        made = _UNLISTED_IN_BODY.get()
-        if made is None:
-            return cls._unlisted(value)
-        # A server that starts sending a new value sends it on many customers of a page:
-        # each copy would cost a str subclass, its __dict__ and the collector's time.
-        key = (cls, value)
-        unlisted = made.get(key)
-        if unlisted is None:
-            unlisted = made[key] = cls._unlisted(value)
-        return unlisted
-
-    @classmethod
-    def _unlisted(cls, value: str) -> "_OpenEnum":
-        unlisted = str.__new__(cls, value)
+            if not isinstance(value, str):
+                return None  # not a value of any open enum: Enum raises ValueError
+            value = str.__str__(value)  # a str subclass: keep only the text
+        unlisted = str.__new__(self._enum, value)
         unlisted._value_ = unlisted._name_ = value
+        if _DECODING.get():
+            self[value] = unlisted
         return unlisted
 
 
-#: The unlisted values made while one response body is decoded, by enum and value (set by
-#: the decoders for that one call, so nothing outlives it); ``None`` elsewhere.
-_UNLISTED_IN_BODY: contextvars.ContextVar[dict[tuple[type, str], _OpenEnum] | None] = (
-    contextvars.ContextVar("indica_async_unlisted_in_body", default=None)
+_DECODING: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "indica_async_decoding", default=False
 )
+_UNLISTED: list[_Unlisted] = []
 
 
+def _open(enum_class: type[_E]) -> type[_E]:
+    made = _Unlisted(enum_class)
+    _UNLISTED.append(made)
+    # Set after the class is made: the class body cannot name its own dict.
+    type.__setattr__(enum_class, "_missing_", staticmethod(made.__getitem__))
+    return enum_class
+
+
+@contextlib.contextmanager
+def _decoding_one_body() -> Iterator[None]:
+    """Share each unknown enum value made inside the block; keep none after it."""
+    token = _DECODING.set(True)
+    try:
+        yield
+    finally:
+        _DECODING.reset(token)
+        # A decode running in another thread at this moment loses only its reuse: what it
+        # makes next is equal to what it made before.
+        for made in _UNLISTED:
+            made.clear()
+
+
+@_open
 class Gender(_OpenEnum):
     """A customer's gender as the API spells it."""
 
@@ -78,6 +111,7 @@ class Gender(_OpenEnum):
     OTHER = "other"
 
 
+@_open
 class CustomerType(_OpenEnum):
     """Whether a customer buys recreationally, medically, or both."""
 
@@ -86,6 +120,7 @@ class CustomerType(_OpenEnum):
     MEDICAL_WITH_REC = "medical_with_rec"
 
 
+@_open
 class Ethnicity(_OpenEnum):
     """A customer's ethnicity; the API does not publish its list, so this is a best guess."""
 
@@ -100,6 +135,7 @@ class Ethnicity(_OpenEnum):
     PREFER_NOT_TO_SAY = "prefer_not_to_say"
 
 
+@_open
 class PreferredLanguage(_OpenEnum):
     """The language a customer prefers; the API does not publish its list either."""
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import concurrent.futures
 import copy
 import datetime as dt
 import enum
@@ -25,7 +26,7 @@ from indica_async._converters import (
 )
 from indica_async._errors import APIError, DecodeError
 from indica_async.models import (
-    _UNLISTED_IN_BODY,
+    _UNLISTED,
     Address,
     Customer,
     CustomerType,
@@ -245,6 +246,8 @@ def test_open_enums_accept_any_string_and_only_strings() -> None:
     assert Gender("nonbinary") is not Gender("nonbinary")  # no process-wide cache
     with pytest.raises(ValueError, match="not a valid Gender"):
         Gender(1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="unhashable"):
+        Gender(["female"])  # type: ignore[arg-type]
 
 
 def test_an_unknown_value_is_made_once_per_body_and_never_kept_beyond_it() -> None:
@@ -260,15 +263,38 @@ def test_an_unknown_value_is_made_once_per_body_and_never_kept_beyond_it() -> No
     assert first[0].ethnicity == first[0].gender == "nonbinary"
     # The next body makes its own: nothing outlives one decode.
     assert first[0].gender is not second[0].gender
-    assert _UNLISTED_IN_BODY.get() is None
+    assert all(len(made) == 0 for made in _UNLISTED)
     assert Gender("nonbinary") is not first[0].gender
+
+
+def test_unknown_values_made_outside_a_decode_are_not_kept() -> None:
+    assert Gender("zeta") is not Gender("zeta")
+    assert CustomerType("zeta") == "zeta"
+    assert all(len(made) == 0 for made in _UNLISTED)
+
+
+def test_decodes_in_threads_get_their_own_values_and_leave_none_behind() -> None:
+    bodies = [
+        orjson.dumps([sample(id=i, gender=f"g{n}", type=f"t{n}") for i in range(1, 200)])
+        for n in range(8)
+    ]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        # Each body three times over, so decodes overlap and one's end empties the dicts
+        # while others are still decoding.
+        pages = list(pool.map(decode_list_body, bodies * 3))
+    for index, page in enumerate(pages):
+        n = index % len(bodies)
+        assert {(type(c.gender), c.gender, type(c.type), c.type) for c in page} == {
+            (Gender, f"g{n}", CustomerType, f"t{n}")
+        }
+    assert all(len(made) == 0 for made in _UNLISTED)
 
 
 def test_a_failed_decode_leaves_no_unknown_values_behind() -> None:
     bad = orjson.dumps([sample(id=1, gender="nonbinary"), sample(id="two")])
     with pytest.raises(DecodeError):
         decode_list_body(bad)
-    assert _UNLISTED_IN_BODY.get() is None
+    assert all(len(made) == 0 for made in _UNLISTED)
 
 
 # --- dates --------------------------------------------------------------------------------

@@ -99,7 +99,16 @@ def test_models_module_is_pure() -> None:
             node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")]
         )
     }
-    assert imported <= {"attrs", "contextvars", "enum", "datetime", "__future__"}
+    assert imported <= {
+        "attrs",
+        "collections",
+        "contextlib",
+        "contextvars",
+        "datetime",
+        "enum",
+        "typing",
+        "__future__",
+    }
 
 
 def test_docstrings() -> None:
