@@ -14,6 +14,7 @@ Two pages: the sandbox's first 500 customers of the end-to-end data set, and the
 from __future__ import annotations
 
 import dataclasses
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -79,7 +80,7 @@ def _plain_str_decoder() -> msgspec.json.Decoder[Any]:
             if a.name in _ENUM_FIELDS:
                 tp = str | None
             elif a.name in ("address", "recommendation"):
-                tp = mirror(attrs.fields_dict(cl)[a.name].type.__args__[0]) | None
+                tp = mirror(typing.get_args(a.type)[0]) | None
             these[a.name] = attrs.field(type=tp, default=a.default)
         return attrs.make_class(f"Plain{cl.__name__}", these, frozen=True, slots=True)
 

@@ -20,7 +20,7 @@ import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import orjson
-import psutil
+import psutil  # type: ignore[import-untyped]
 from aiohttp import web
 
 from indica_async import AsyncIndicaClient, IndicaError, RetryPolicy

@@ -92,7 +92,8 @@ def _fill_sqlite(path: str, customers: int, today: dt.date) -> None:
             "first_window_start, first_window_end, first_run, last_seen_run) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
-        batch, ids = [], []
+        batch: list[tuple[object, ...]] = []
+        ids: list[int] = []
         for row in _rows(customers, today):
             values = _customer_row(row)
             batch.append((*values[:5], values[5].isoformat(), values[6].isoformat(), *values[7:]))

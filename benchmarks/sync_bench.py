@@ -40,7 +40,13 @@ def _spec(customers: int) -> tuple[dt.date, dt.date]:
 
 def _serve(customers: int, add: int) -> None:
     """Child: serve ``customers`` (plus ``add`` created today) until killed."""
-    from indica_async.sandbox import SandboxConfig, add_customers, generate_customers, serve
+    from indica_async.sandbox import (
+        Sandbox,
+        SandboxConfig,
+        add_customers,
+        generate_customers,
+        serve,
+    )
 
     start, end = _spec(customers)
     config = SandboxConfig(customers=customers, start_date=start, end_date=end)
@@ -48,7 +54,7 @@ def _serve(customers: int, add: int) -> None:
     if add:
         records, _ = add_customers(records, add, day=end, seed=1)
 
-    def ready(sandbox: object) -> None:
+    def ready(sandbox: Sandbox) -> None:
         print(sandbox.base_url, flush=True)
 
     asyncio.run(serve(config, records=records, ready=ready))

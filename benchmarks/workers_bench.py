@@ -144,11 +144,13 @@ def _accounts_file(path: str, scenario: Scenario, base_url: str) -> None:
 
 
 def _cli(*args: str, **kwargs: object) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "indica_async", *args], **kwargs)  # type: ignore[call-overload]
+    command = [sys.executable, "-m", "indica_async", *args]
+    process: subprocess.Popen[bytes] = subprocess.Popen(command, **kwargs)  # type: ignore[call-overload]
+    return process
 
 
 async def _figures(db: str) -> tuple[int, float]:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     connection = await asyncpg.connect(db)
     try:
