@@ -6,23 +6,26 @@ become visible together, or (on any failure, or a kill) not at all.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Any, Final, Literal
 
 import attrs
-import orjson
-from sqlalchemy import and_, bindparam, exists, func, literal, select, update
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .._client import AsyncIndicaClient
-from .._converters import customer_to_json
-from .._errors import NotFoundError, PermissionDeniedError
-from .._walk import Page, Progress
+from .._walk import Progress
 from . import _schema as schema
+from ._apply import (
+    Counts,
+    apply_differences,
+    apply_new,
+    confirm_unlisted,
+    mark_seen,
+    record_all_new,
+)
 from ._dialect import (
     insert_ignore,
     insert_rows_ignoring_conflicts,
@@ -30,9 +33,9 @@ from ._dialect import (
     store_day,
     try_lock_account,
 )
-from ._diff import diff_fields
 from ._errors import RunInProgressError, StoreError
 from ._store import Account, Store, find_account
+from ._write import NEW_COLUMNS, STAGED_COLUMNS, new_rows, staged_rows, store_pages
 
 __all__ = ["DEFAULT_OVERLAP_DAYS", "Mode", "SyncProgress", "SyncReport", "sync"]
 
@@ -41,12 +44,6 @@ Mode = Literal["first", "incremental", "full"]
 #: Days before the last synced day that an incremental run walks again: customers
 #: created late on that day, after the last run listed it, are found the next time.
 DEFAULT_OVERLAP_DAYS: Final = 2
-#: Rows compared per query while diffing, so memory does not grow with the store.
-_DIFF_BATCH: Final = 1000
-#: Lookups of unlisted customers in flight at most.
-_LOOKUP_CONCURRENCY: Final = 8
-#: Rows a write to the store takes (the last one excepted): about 2.5 MB.
-_WRITE_ROWS: Final = 2000
 
 
 @attrs.define
@@ -80,18 +77,6 @@ class SyncReport:
     unchanged: int
     requests: int
     seconds: float
-
-
-@attrs.define
-class _Counts:
-    listed: int = 0
-    new: int = 0
-    changed: int = 0
-    deleted: int = 0
-    missing: int = 0
-    restored: int = 0
-    unchanged: int = 0
-    lookups: int = 0
 
 
 def _now() -> dt.datetime:
@@ -266,10 +251,10 @@ async def _run(
     progress: SyncProgress,
     *,
     walk_options: dict[str, Any],
-) -> _Counts:
+) -> Counts:
     mode, start, end = plan
     staging, customers = schema.staging, schema.customers
-    counts = _Counts()
+    counts = Counts()
     progress.phase = "walking"
     pages = client.customers.pages(
         start_date=start, end_date=end, progress=progress.walk, **walk_options
@@ -279,19 +264,19 @@ async def _run(
         # Nothing to diff against (a first run): the pages go straight into customers,
         # and every one of them is new. Half the writes of staging them.
         day = store_day(connection)
-        await _store_pages(
+        await store_pages(
             pages,
-            lambda page: _new_rows(account_id, run_id, page, day),
-            lambda rows: insert_rows_ignoring_conflicts(connection, customers, _NEW_COLUMNS, rows),
+            lambda page: new_rows(account_id, run_id, page, day),
+            lambda rows: insert_rows_ignoring_conflicts(connection, customers, NEW_COLUMNS, rows),
         )
-        counts.listed = counts.new = await _record_all_new(connection, account_id, run_id)
+        counts.listed = counts.new = await record_all_new(connection, account_id, run_id)
         return counts
     await connection.execute(staging.delete().where(staging.c.account_id == account_id))
     day = store_day(connection)
-    await _store_pages(
+    await store_pages(
         pages,
-        lambda page: _staged_rows(account_id, page, day),
-        lambda rows: insert_rows_ignoring_conflicts(connection, staging, _STAGED_COLUMNS, rows),
+        lambda page: staged_rows(account_id, page, day),
+        lambda rows: insert_rows_ignoring_conflicts(connection, staging, STAGED_COLUMNS, rows),
     )
     counts.listed = int(
         await connection.scalar(
@@ -300,379 +285,15 @@ async def _run(
         or 0
     )
     progress.phase = "diffing"
-    counts.new = await _apply_new(connection, account_id, run_id)
-    await _apply_differences(connection, account_id, run_id, counts)
+    counts.new = await apply_new(connection, account_id, run_id)
+    await apply_differences(connection, account_id, run_id, counts)
     if mode == "full":
         progress.phase = "confirming"
-        await _confirm_unlisted(client, connection, account_id, run_id, start, counts, progress)
-    await _mark_seen(connection, account_id, run_id)
+        await confirm_unlisted(client, connection, account_id, run_id, start, counts, progress)
+    await mark_seen(connection, account_id, run_id)
     counts.unchanged = counts.listed - counts.new - counts.changed - counts.restored
     await connection.execute(staging.delete().where(staging.c.account_id == account_id))
     return counts
-
-
-async def _store_pages(
-    pages: AsyncGenerator[Page, None],
-    rows_of: Callable[[Page], list[tuple[Any, ...]]],
-    write: Callable[[list[tuple[Any, ...]]], Awaitable[None]],
-    *,
-    batch: int = _WRITE_ROWS,
-) -> None:
-    """Write every page's rows in batches of ``batch`` rows (the last one excepted), one
-    write in flight while the next batch is made.
-
-    The database works in its driver's thread, so a write overlaps with the walk and
-    with encoding the next rows instead of following them. Large batches keep the
-    trips to that thread (each waits for the GIL) few. Closes ``pages``; a failed write
-    stops the walk.
-    """
-    writing: asyncio.Future[None] | None = None
-    rows: list[tuple[Any, ...]] = []
-    try:
-        async for page in pages:
-            rows += rows_of(page)
-            while len(rows) >= batch:
-                if writing is not None:
-                    # Shielded: a cancelled run must not cancel a statement mid-way;
-                    # the finally clause waits for it.
-                    await asyncio.shield(writing)
-                # Exactly ``batch`` rows: SQLite keeps each statement it prepared, and
-                # one of another length would be another copy, megabytes large.
-                writing, rows = asyncio.ensure_future(write(rows[:batch])), rows[batch:]
-        if writing is not None:
-            await asyncio.shield(writing)
-        if rows:
-            writing = asyncio.ensure_future(write(rows))
-            await asyncio.shield(writing)
-    finally:
-        try:
-            if writing is not None and not writing.done():
-                # Never leave the connection in use by a write nobody waits for.
-                await asyncio.wait({writing})
-        finally:
-            if writing is not None and writing.done() and not writing.cancelled():
-                writing.exception()  # retrieved: the error that stopped us is raised
-            await pages.aclose()
-
-
-_STAGED_COLUMNS: Final = ("account_id", "customer_id", "data", "window_start", "window_end")
-_NEW_COLUMNS: Final = (
-    "account_id",
-    "customer_id",
-    "data",
-    "status",
-    "first_window_start",
-    "first_window_end",
-    "first_run",
-    "last_seen_run",
-)
-
-
-def _staged_rows(
-    account_id: int, page: Page, day: Callable[[dt.date], Any]
-) -> list[tuple[Any, ...]]:
-    start, end = day(page.first_day), day(page.last_day)
-    return [
-        (account_id, customer.id, customer_to_json(customer).decode(), start, end)
-        for customer in page.customers
-    ]
-
-
-def _new_rows(
-    account_id: int, run_id: int, page: Page, day: Callable[[dt.date], Any]
-) -> list[tuple[Any, ...]]:
-    start, end = day(page.first_day), day(page.last_day)
-    return [
-        (
-            account_id,
-            customer.id,
-            customer_to_json(customer).decode(),
-            "active",
-            start,
-            end,
-            run_id,
-            run_id,
-        )
-        for customer in page.customers
-    ]
-
-
-async def _record_all_new(connection: AsyncConnection, account_id: int, run_id: int) -> int:
-    customers = schema.customers
-    await connection.execute(
-        schema.changes.insert().from_select(
-            ["account_id", "run_id", "customer_id", "kind", "fields"],
-            select(
-                literal(account_id),
-                literal(run_id),
-                customers.c.customer_id,
-                literal("new"),
-                literal("[]"),
-            )
-            .where(customers.c.account_id == account_id)
-            .order_by(customers.c.customer_id),
-        )
-    )
-    count = await connection.scalar(
-        select(func.count()).select_from(customers).where(customers.c.account_id == account_id)
-    )
-    return int(count or 0)
-
-
-async def _apply_new(connection: AsyncConnection, account_id: int, run_id: int) -> int:
-    staging, customers, changes = schema.staging, schema.customers, schema.changes
-    unknown = and_(
-        staging.c.account_id == account_id,
-        ~exists().where(
-            customers.c.account_id == account_id,
-            customers.c.customer_id == staging.c.customer_id,
-        ),
-    )
-    count = int(
-        await connection.scalar(select(func.count()).select_from(staging).where(unknown)) or 0
-    )
-    if not count:
-        return 0
-    await connection.execute(
-        changes.insert().from_select(
-            ["account_id", "run_id", "customer_id", "kind", "fields"],
-            select(
-                literal(account_id),
-                literal(run_id),
-                staging.c.customer_id,
-                literal("new"),
-                literal("[]"),
-            )
-            .where(unknown)
-            .order_by(staging.c.customer_id),
-        )
-    )
-    await connection.execute(
-        customers.insert().from_select(
-            list(_NEW_COLUMNS),
-            select(
-                literal(account_id),
-                staging.c.customer_id,
-                staging.c.data,
-                literal("active"),
-                staging.c.window_start,
-                staging.c.window_end,
-                literal(run_id),
-                literal(run_id),
-            ).where(unknown),
-        )
-    )
-    return count
-
-
-async def _apply_differences(
-    connection: AsyncConnection, account_id: int, run_id: int, counts: _Counts
-) -> None:
-    """Changed customers (other JSON) and restored ones (listed again), in batches."""
-    staging, customers = schema.staging, schema.customers
-    after = 0
-    while True:
-        rows = (
-            await connection.execute(
-                select(
-                    staging.c.customer_id,
-                    staging.c.data.label("new_data"),
-                    customers.c.data.label("old_data"),
-                    customers.c.status,
-                )
-                .join(
-                    customers,
-                    and_(
-                        customers.c.account_id == staging.c.account_id,
-                        customers.c.customer_id == staging.c.customer_id,
-                    ),
-                )
-                .where(
-                    staging.c.account_id == account_id,
-                    staging.c.customer_id > after,
-                    (staging.c.data != customers.c.data) | (customers.c.status != "active"),
-                )
-                .order_by(staging.c.customer_id)
-                .limit(_DIFF_BATCH)
-            )
-        ).all()
-        if not rows:
-            return
-        after = rows[-1].customer_id
-        records, updates = [], []
-        for row in rows:
-            restored = row.status != "active"
-            names, before, now = diff_fields(orjson.loads(row.old_data), orjson.loads(row.new_data))
-            kind = "restored" if restored else "changed"
-            if restored:
-                counts.restored += 1
-            else:
-                counts.changed += 1
-            records.append(
-                _change_row(account_id, run_id, row.customer_id, kind, names, before, now)
-            )
-            updates.append(
-                {
-                    "key": row.customer_id,
-                    "data": row.new_data,
-                    "status": "active",
-                    "status_run": run_id if restored else None,
-                }
-            )
-        await connection.execute(schema.changes.insert(), records)
-        await _update_customers(connection, account_id, updates)
-
-
-async def _update_customers(
-    connection: AsyncConnection, account_id: int, updates: Sequence[dict[str, Any]]
-) -> None:
-    if not updates:
-        return
-    customers = schema.customers
-    columns = [name for name in updates[0] if name != "key"]
-    await connection.execute(
-        update(customers)
-        .where(
-            customers.c.account_id == account_id,
-            customers.c.customer_id == bindparam("key"),
-        )
-        .values({name: bindparam(name) for name in columns}),
-        list(updates),
-    )
-
-
-def _change_row(
-    account_id: int,
-    run_id: int,
-    customer_id: int,
-    kind: str,
-    names: Sequence[str] = (),
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    return {
-        "account_id": account_id,
-        "run_id": run_id,
-        "customer_id": customer_id,
-        "kind": kind,
-        "fields": orjson.dumps(list(names)).decode(),
-        "before": None if before is None else orjson.dumps(before).decode(),
-        "after": None if after is None else orjson.dumps(after).decode(),
-    }
-
-
-async def _confirm_unlisted(
-    client: AsyncIndicaClient,
-    connection: AsyncConnection,
-    account_id: int,
-    run_id: int,
-    start: dt.date,
-    counts: _Counts,
-    progress: SyncProgress,
-) -> None:
-    """Look up each stored customer the full walk did not list: 404 is deleted, 403
-    (plan without lookups) leaves it missing, 200 means it exists outside the range."""
-    staging, customers = schema.staging, schema.customers
-    rows = (
-        await connection.execute(
-            select(customers.c.customer_id, customers.c.data, customers.c.status)
-            .where(
-                customers.c.account_id == account_id,
-                customers.c.status != "deleted",
-                customers.c.first_window_start >= start,
-                ~exists().where(
-                    staging.c.account_id == account_id,
-                    staging.c.customer_id == customers.c.customer_id,
-                ),
-            )
-            .order_by(customers.c.customer_id)
-        )
-    ).all()
-    if not rows:
-        return
-    gate = asyncio.Semaphore(_LOOKUP_CONCURRENCY)
-    forbidden = False
-
-    async def look_up(customer_id: int) -> str | bytes:
-        nonlocal forbidden
-        async with gate:
-            if forbidden:
-                return "missing"  # the plan has no lookups: asking again would be a waste
-            try:
-                found = await client.customers.get(customer_id)
-            except NotFoundError:
-                return "deleted"
-            except PermissionDeniedError:
-                forbidden = True
-                return "missing"
-            finally:
-                progress.lookups += 1
-                counts.lookups += 1
-            return customer_to_json(found)
-
-    verdicts = await asyncio.gather(*(look_up(row.customer_id) for row in rows))
-    records, updates = [], []
-    for row, verdict in zip(rows, verdicts, strict=True):
-        if isinstance(verdict, bytes):
-            # Listed nowhere in the range, yet there: keep it, and any change to it. A
-            # missing one is restored (one record, with the fields that changed), as a
-            # customer listed again is.
-            restored = row.status != "active"
-            same = verdict == row.data.encode()
-            if same and not restored:
-                continue
-            names, before, after = diff_fields(orjson.loads(row.data), orjson.loads(verdict))
-            kind = "restored" if restored else "changed"
-            records.append(
-                _change_row(account_id, run_id, row.customer_id, kind, names, before, after)
-            )
-            updates.append(
-                {
-                    "key": row.customer_id,
-                    "data": verdict.decode(),
-                    "status": "active",
-                    "status_run": run_id if restored else None,
-                }
-            )
-            if restored:
-                counts.restored += 1
-            else:
-                counts.changed += 1
-            continue
-        if verdict == row.status:
-            continue  # still missing: reported by the run that first found it so
-        records.append(_change_row(account_id, run_id, row.customer_id, verdict))
-        updates.append(
-            {
-                "key": row.customer_id,
-                "data": row.data,
-                "status": verdict,
-                "status_run": run_id,
-            }
-        )
-        if verdict == "deleted":
-            counts.deleted += 1
-        else:
-            counts.missing += 1
-    if records:
-        await connection.execute(schema.changes.insert(), records)
-    await _update_customers(connection, account_id, updates)
-
-
-async def _mark_seen(connection: AsyncConnection, account_id: int, run_id: int) -> None:
-    staging, customers = schema.staging, schema.customers
-    # Driven from staging (IN, looked up by primary key), not from customers: an
-    # incremental run touches the customers it listed, not the whole store.
-    listed = select(staging.c.customer_id).where(staging.c.account_id == account_id)
-    await connection.execute(
-        update(customers)
-        .where(
-            customers.c.account_id == account_id,
-            customers.c.customer_id.in_(listed),
-            customers.c.last_seen_run != run_id,
-        )
-        .values(last_seen_run=run_id)
-    )
 
 
 async def _finish(
@@ -681,7 +302,7 @@ async def _finish(
     run_id: int,
     plan: tuple[Mode, dt.date, dt.date],
     since: dt.date | None,
-    counts: _Counts,
+    counts: Counts,
     requests: int,
 ) -> None:
     _, start, end = plan

@@ -16,7 +16,7 @@ import indica_async.sync._dialect
 from indica_async.sync import Store
 from indica_async.sync import _schema as schema
 from indica_async.sync._dialect import insert_rows_ignoring_conflicts, store_day
-from indica_async.sync._run import _store_pages
+from indica_async.sync._write import store_pages
 
 
 @pytest.mark.parametrize("variables", [999, None], ids=["999-variables", "default"])
@@ -106,7 +106,7 @@ async def test_the_next_page_is_encoded_while_the_last_one_is_written() -> None:
         written.append(rows[0][0])
         events.append(f"written {rows[0][0]}")
 
-    await _store_pages(pages(), _rows_of(events), write, batch=1)
+    await store_pages(pages(), _rows_of(events), write, batch=1)
 
     assert written == [1, 2, 3]
     assert events == [
@@ -133,7 +133,7 @@ async def test_rows_are_written_in_batches_of_exactly_batch_rows(per_page: int) 
     async def write(rows: list[tuple[Any, ...]]) -> None:
         written.append(list(rows))
 
-    await _store_pages(_Pages(5, [])(), rows_of, write, batch=5)
+    await store_pages(_Pages(5, [])(), rows_of, write, batch=5)
 
     # Every row once, in order; every write but the last of 5 rows (pages larger than
     # a batch too), so the store prepares statements of two lengths at most.
@@ -156,7 +156,7 @@ async def test_a_failed_write_stops_the_walk_and_is_the_error_raised(
             raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        await _store_pages(pages(), _rows_of(events), write, batch=1)
+        await store_pages(pages(), _rows_of(events), write, batch=1)
 
     # Page 3 was encoded while page 2 was written; nothing after it was.
     assert events == ["rows 1", "rows 2", "rows 3"]
@@ -184,7 +184,7 @@ async def test_a_run_stopped_mid_write_waits_for_the_write_first(stop: str) -> N
             raise ValueError("a page that cannot be stored")
         return [(page,)]
 
-    task = asyncio.ensure_future(_store_pages(pages(), rows_of, write, batch=1))
+    task = asyncio.ensure_future(store_pages(pages(), rows_of, write, batch=1))
     await writing.wait()
     if stop == "cancel":
         await asyncio.sleep(0)  # page 2 encoded, its write waiting for page 1's
