@@ -115,3 +115,19 @@ def test_docstrings() -> None:
     for cls in (Customer, Address, Recommendation, Gender, CustomerType, Ethnicity):
         assert cls.__doc__
     assert "creation date" in (Customer.__doc__ or "")
+
+
+def test_every_open_enum_has_its_own_unlisted_values() -> None:
+    # An open enum without @_open would refuse every value it does not list.
+    enums = models._OpenEnum.__subclasses__()
+    assert {cls.__name__ for cls in enums} == {
+        "CustomerType",
+        "Ethnicity",
+        "Gender",
+        "PreferredLanguage",
+    }
+    owners = [cls.__dict__["_missing_"].__func__.__self__ for cls in enums]
+    assert all(isinstance(owner, models._Unlisted) for owner in owners)
+    assert len({id(owner) for owner in owners}) == len(enums)
+    for cls in enums:
+        assert type(cls("never_listed")) is cls
