@@ -53,7 +53,8 @@ class _Unlisted(dict[str, _OpenEnum]):
     body is found in C, with no Python frame: a server that starts sending a new value
     sends it on many customers of a page. Values are kept only inside
     ``_decoding_one_body``, which empties the dict when it ends, so nothing outlives a
-    decode.
+    decode. While decodes run in several threads, one may find a value another made
+    (as may any ``Gender(...)`` call meanwhile): an equal value, of the same enum.
     """
 
     __slots__ = ("_enum",)

@@ -7,6 +7,7 @@ import enum
 import json
 import pathlib
 import re
+import threading
 from typing import Any
 
 import attrs
@@ -34,6 +35,7 @@ from indica_async.models import (
     Gender,
     PreferredLanguage,
     Recommendation,
+    _decoding_one_body,
 )
 
 SAMPLE_PATH = pathlib.Path(__file__).parent / "samples" / "vendor_customer.json"
@@ -288,6 +290,33 @@ def test_decodes_in_threads_get_their_own_values_and_leave_none_behind() -> None
             (Gender, f"g{n}", CustomerType, f"t{n}")
         }
     assert all(len(made) == 0 for made in _UNLISTED)
+
+
+def test_decoding_parsed_json_shares_unknown_values_as_a_body_does() -> None:
+    customers = decode_customers([sample(id=i, gender="nonbinary") for i in range(1, 4)])
+    assert len({id(customer.gender) for customer in customers}) == 1
+    assert all(len(made) == 0 for made in _UNLISTED)
+
+
+def test_a_value_made_in_another_thread_during_a_decode_is_not_kept() -> None:
+    inside, leave = threading.Event(), threading.Event()
+
+    def decoding() -> None:
+        with _decoding_one_body():
+            inside.set()
+            leave.wait(5)
+
+    thread = threading.Thread(target=decoding)
+    thread.start()
+    try:
+        assert inside.wait(5)
+        # This thread is not decoding: what it makes is its own, even while the other is.
+        assert Gender("zeta") is not Gender("zeta")
+        assert all(len(made) == 0 for made in _UNLISTED)
+    finally:
+        leave.set()
+        thread.join(5)
+    assert not thread.is_alive()
 
 
 def test_a_failed_decode_leaves_no_unknown_values_behind() -> None:
