@@ -275,7 +275,7 @@ def test_unknown_values_made_outside_a_decode_are_not_kept() -> None:
     assert all(len(made) == 0 for made in _UNLISTED)
 
 
-def test_decodes_in_threads_get_their_own_values_and_leave_none_behind() -> None:
+def test_decodes_in_threads_come_out_right_and_leave_none_behind() -> None:
     bodies = [
         orjson.dumps([sample(id=i, gender=f"g{n}", type=f"t{n}") for i in range(1, 200)])
         for n in range(8)
