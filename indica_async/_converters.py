@@ -2,11 +2,12 @@
 
 Decoding: msgspec parses a body and builds the frozen attrs models in one pass in C,
 checking every field's type as it goes (no coercion). Open enums need no hook: msgspec
-asks the enum's ``_missing_`` for values that are not members, and each decode gives
-that a memo for the one body, so a new value repeated on a page is made once. msgspec
-has no switch to forbid unknown fields on attrs classes, so strict mode decodes the body
-a second time into key-only mirror structs that do forbid them (opt-in, so the default
-path pays nothing). Every msgspec error becomes a `DecodeError` that names the path and the
+asks the enum's ``_missing_`` for values that are not members, and inside
+``_decoding_one_body`` that finds a value already made for the body in C (see
+``models``), so a new value repeated on a page is made once. msgspec has no switch to
+forbid unknown fields on attrs classes, so strict mode decodes the body a second time
+into key-only mirror structs that do forbid them (opt-in, so the default path pays
+nothing). Every msgspec error becomes a `DecodeError` that names the path and the
 expected type, never a value and never the name of an unknown field.
 
 Encoding: `converter` (cattrs) unstructures the models into the API's JSON shape.
